@@ -1,0 +1,1 @@
+"""Features of the affiliated market maker's behaviour against client flow."""

@@ -1,0 +1,1 @@
+"""Rule detectors and anomaly models that turn features into alerts."""

@@ -1,0 +1,52 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("GE_USAGE_STATISTICS_ENABLED", "False")
+
+#: PostgreSQL for the tests that must pass on both databases; CI provides it.
+PG_URL = os.environ.get("MMSURV_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@dataclass
+class CliResult:
+    """What one ``mmsurv`` invocation returned and printed."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def mmsurv(capfd: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run ``mmsurv ARGS...`` in-process, as the console script would, and capture it."""
+    from surveillance.cli.app import main
+
+    def run(*args: str) -> CliResult:
+        capfd.readouterr()
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        out, err = capfd.readouterr()
+        return CliResult(code, out, err)
+
+    return run
+
+
+@pytest.fixture
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A working directory with no MMSURV_* settings leaking in from the caller."""
+    for name in ("MMSURV_LANDING", "MMSURV_LAKE", "MMSURV_DB_URL", "MMSURV_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path
