@@ -1,0 +1,1 @@
+"""Order-book reconstruction: an exact, fast replay of the curated order journal."""
