@@ -24,6 +24,10 @@ FLOAT = pa.float64()
 INT = pa.int64()
 STRING_LIST = pa.list_(pa.string())
 
+#: Sign constraints a numeric column may carry (``ColumnSpec.sign``).
+POSITIVE = "positive"
+NON_NEGATIVE = "non_negative"
+
 
 class EventType(StrEnum):
     """Engine event on an order [150 ExecType]."""
@@ -137,6 +141,8 @@ class ColumnSpec:
     nullable: bool
     doc: str
     allowed: tuple[str, ...] | None = None
+    #: ``"positive"`` (> 0) or ``"non_negative"`` (>= 0) for numbers the contract bounds.
+    sign: str | None = None
 
     @property
     def field(self) -> pa.Field:
@@ -158,12 +164,16 @@ class Col:
         nullable: bool = False,
         doc: str = "",
         allowed: type[StrEnum] | None = None,
+        sign: str | None = None,
     ) -> None:
+        if sign not in (None, POSITIVE, NON_NEGATIVE):
+            raise ValueError(f"sign must be {POSITIVE!r} or {NON_NEGATIVE!r}, found {sign!r}")
         self._type = type_
         self._required = required
         self._nullable = nullable
         self._doc = doc
         self._allowed = tuple(m.value for m in allowed) if allowed else None
+        self._sign = sign
         self.name = ""
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -178,7 +188,13 @@ class Col:
 
     def spec(self) -> ColumnSpec:
         return ColumnSpec(
-            self.name, self._type, self._required, self._nullable, self._doc, self._allowed
+            self.name,
+            self._type,
+            self._required,
+            self._nullable,
+            self._doc,
+            self._allowed,
+            self._sign,
         )
 
 
@@ -254,11 +270,18 @@ class Orders(Dataset):
     side = Col(STRING, doc="[54]", allowed=Side)
     order_type = Col(STRING, doc="[40]", allowed=OrderType)
     time_in_force = Col(STRING, doc="[59/18]", allowed=TimeInForce)
-    price = Col(FLOAT, nullable=True, doc="limit price after the event; null for MARKET [44]")
-    quantity = Col(FLOAT, doc="total quantity in force after the event [38]")
-    leaves_quantity = Col(FLOAT, doc="quantity still open after the event [151]")
-    fill_price = Col(FLOAT, nullable=True, doc="execution price, FILL only [31]")
-    fill_quantity = Col(FLOAT, nullable=True, doc="executed quantity, FILL only [32]")
+    price = Col(
+        FLOAT,
+        nullable=True,
+        doc="limit price after the event; null for MARKET [44]",
+        sign=POSITIVE,
+    )
+    quantity = Col(FLOAT, doc="total quantity in force after the event [38]", sign=POSITIVE)
+    leaves_quantity = Col(FLOAT, doc="quantity still open after the event [151]", sign=NON_NEGATIVE)
+    fill_price = Col(FLOAT, nullable=True, doc="execution price, FILL only [31]", sign=POSITIVE)
+    fill_quantity = Col(
+        FLOAT, nullable=True, doc="executed quantity, FILL only [32]", sign=POSITIVE
+    )
     trade_id = Col(STRING, nullable=True, doc="trade of this fill, FILL only [880]")
     liquidity = Col(STRING, nullable=True, doc="MAKER or TAKER, FILL only [851]", allowed=Liquidity)
     origin = Col(
@@ -277,8 +300,8 @@ class Trades(Dataset):
     event_time = Col(TIMESTAMP, doc="execution time")
     symbol = Col(STRING)
     trade_id = Col(STRING, doc="unique within symbol and day")
-    price = Col(FLOAT)
-    quantity = Col(FLOAT)
+    price = Col(FLOAT, sign=POSITIVE)
+    quantity = Col(FLOAT, sign=POSITIVE)
     aggressor_side = Col(STRING, doc="side of the taker order", allowed=Side)
     buy_order_id = Col(STRING)
     sell_order_id = Col(STRING)
@@ -305,11 +328,17 @@ class Instruments(Dataset):
     symbol = Col(STRING)
     base_asset = Col(STRING)
     quote_asset = Col(STRING)
-    tick_size = Col(FLOAT, doc="every price is a multiple of it")
-    lot_size = Col(FLOAT, doc="every quantity is a multiple of it")
-    mm_max_spread_bps = Col(FLOAT, required=False, nullable=True, doc="widest compliant quote")
-    mm_min_quote_quantity = Col(FLOAT, required=False, nullable=True, doc="least size each side")
-    mm_min_uptime = Col(FLOAT, required=False, nullable=True, doc="least fraction of the day")
+    tick_size = Col(FLOAT, doc="every price is a multiple of it", sign=POSITIVE)
+    lot_size = Col(FLOAT, doc="every quantity is a multiple of it", sign=POSITIVE)
+    mm_max_spread_bps = Col(
+        FLOAT, required=False, nullable=True, doc="widest compliant quote", sign=POSITIVE
+    )
+    mm_min_quote_quantity = Col(
+        FLOAT, required=False, nullable=True, doc="least size each side", sign=NON_NEGATIVE
+    )
+    mm_min_uptime = Col(
+        FLOAT, required=False, nullable=True, doc="least fraction of the day", sign=NON_NEGATIVE
+    )
 
 
 class ReferencePrices(Dataset):
@@ -319,7 +348,7 @@ class ReferencePrices(Dataset):
     optional_dataset = True
     event_time = Col(TIMESTAMP)
     symbol = Col(STRING)
-    price = Col(FLOAT, doc="external reference (index) price")
+    price = Col(FLOAT, doc="external reference (index) price", sign=POSITIVE)
 
 
 class Labels(Dataset):
