@@ -65,6 +65,21 @@ def _symbol(symbol: str) -> str:
     return f"symbol={symbol}"
 
 
+def symbol_partition(base: str, symbol: str) -> str:
+    """``symbol``'s partition folder below a day folder, or below its staging copy.
+
+    A writer that stages a whole day with :func:`replace_partition` lays the
+    per-symbol folders out inside the staging folder with this, so the swapped-in
+    day has the layout :meth:`Lake.curated` names.
+    """
+    return join(base, _symbol(symbol))
+
+
+def dataset_partition(base: str, dataset: str) -> str:
+    """``dataset``'s sub-folder below a folder that holds several datasets (quarantine)."""
+    return join(base, f"dataset={dataset}")
+
+
 class Landing:
     """The venue's landing root, laid out as ``venue-export-v1.md`` says."""
 
