@@ -29,6 +29,8 @@ CONFIG_VERSION = 1
 #: Section name -> "module:Model" of the Pydantic model that validates it.
 SECTIONS: dict[str, str] = {
     # one line per section; keep sorted
+    "evidence": "surveillance.evidence.config:EvidenceConfig",
+    "rules": "models.rules.config:RulesConfig",
 }
 
 M = TypeVar("M", bound=BaseModel)
@@ -125,6 +127,21 @@ def _describe(source: str, section: str, model: type[BaseModel], exc: Validation
     first = exc.errors()[0]
     key = ".".join(str(p) for p in (section, *first["loc"]))
     if first["type"] == "extra_forbidden":
-        allowed = ", ".join(sorted(model.model_fields))
-        return f"config file {source}: unknown key {key!r}; allowed keys in [{section}]: {allowed}"
+        parent, table = _nested_model(model, first["loc"][:-1]), section
+        if parent is not model:
+            table = ".".join(str(p) for p in (section, *first["loc"][:-1]))
+        allowed = ", ".join(sorted((parent or model).model_fields))
+        return f"config file {source}: unknown key {key!r}; allowed keys in [{table}]: {allowed}"
     return f"config file {source}: key {key!r} {first['msg'].lower()}, found {first.get('input')!r}"
+
+
+def _nested_model(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The sub-model a location inside ``model`` points at (for nested tables)."""
+    current = model
+    for part in loc:
+        info = current.model_fields.get(part) if isinstance(part, str) else None
+        annotation = info.annotation if info is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        current = annotation
+    return current

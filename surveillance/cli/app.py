@@ -20,6 +20,7 @@ from surveillance.errors import SurveillanceError
 #: Command modules, each with ``register(app: typer.Typer) -> None``.
 COMMAND_MODULES: tuple[str, ...] = (
     # one line per command module; keep sorted
+    "surveillance.cli.detect_cmd",
 )
 
 app = typer.Typer(

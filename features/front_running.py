@@ -1,0 +1,214 @@
+"""Features of front running: trading ahead of large client orders, anticipating flow.
+
+**Client parent orders.** A client working a large order sends slices; the slices
+of one account on one side less than ``parent_gap`` apart are one *parent order*.
+Its size is the quantity it executed as taker; "large" is judged against the day's
+distribution of client parent sizes in the symbol (a quantile), never a fixed
+number of coins.
+
+**Ahead, during and after.** For each large parent executing from ``t0`` (its first
+instruction, at the gateway when known) to ``t1`` (its last fill), the AMM's net
+signed quantity in the client's direction is measured in ``[t0 - pre, t1)``
+(excluding its trades with that client, which are the client's own fills), and its
+net quantity in the opposite direction in ``(t1, t1 + post]``. The AMM's *usual*
+net flow over windows of the same length at other times of the day is the baseline.
+
+**Lead-lag.** Over the day, in buckets of ``bucket`` seconds, the AMM's net signed
+flow against non-clients is regressed against the clients' future signed taker
+flow, controlling for the clients' own past flow and past public returns (flow
+that follows momentum is not anticipation). The t-statistic of the partial
+correlation is compared with the same statistic for each external market maker.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.data import NS, SymbolDay
+from features.windows import segments_from_gaps, window_sum
+from surveillance.contract import Role
+from surveillance.days import day_bounds
+
+
+def client_parents(data: SymbolDay, parent_gap_ns: int) -> pd.DataFrame:
+    """Client taker activity grouped into parent orders (account, side, gap).
+
+    Columns: ``parent`` id, ``account_id``, ``sign``, ``t0`` (first instruction:
+    gateway time when known, else engine time), ``t_first_fill``, ``t1`` (last
+    fill), ``qty`` (taker quantity executed), ``n_orders``, ``order_ids``,
+    ``trade_ids``, ``vwap``.
+    """
+    tv = data.trade_view
+    clients = tv[tv["taker_role"] == Role.CLIENT.value]
+    cols = [
+        "parent",
+        "account_id",
+        "sign",
+        "t0",
+        "t_first_fill",
+        "t1",
+        "qty",
+        "n_orders",
+        "order_ids",
+        "trade_ids",
+        "vwap",
+    ]
+    if clients.empty:
+        return pd.DataFrame(columns=cols)
+    summary = data.order_summary.set_index("order_id")
+    arrival = summary["gw"].where(summary["gw"] > 0, summary["t"])
+    c = clients[["taker_account", "taker_sign", "t", "qty", "price", "taker_order", "trade_id"]]
+    c = c.assign(arrival=c["taker_order"].map(arrival).fillna(c["t"]).astype(np.int64))
+    c = c.sort_values(["taker_account", "taker_sign", "t"], kind="stable")
+    key_change = (c["taker_account"] != c["taker_account"].shift()) | (
+        c["taker_sign"] != c["taker_sign"].shift()
+    )
+    gap = c["t"].diff().fillna(parent_gap_ns + 1) > parent_gap_ns
+    c = c.assign(parent=np.cumsum((key_change | gap).to_numpy()) - 1)
+    c = c.assign(notional=c["qty"] * c["price"])
+    g = c.groupby("parent", sort=True)
+    out = pd.DataFrame(
+        {
+            "account_id": g["taker_account"].first(),
+            "sign": g["taker_sign"].first().astype(int),
+            "t0": g["arrival"].min(),
+            "t_first_fill": g["t"].min(),
+            "t1": g["t"].max(),
+            "qty": g["qty"].sum(),
+            "n_orders": g["taker_order"].nunique(),
+            "order_ids": g["taker_order"].agg(lambda s: sorted(set(s))),
+            "trade_ids": g["trade_id"].agg(list),
+            "vwap": g["notional"].sum() / g["qty"].sum(),
+        }
+    )
+    out["t0"] = np.minimum(out["t0"], out["t_first_fill"])
+    return out.reset_index()[cols]
+
+
+def amm_net_flow(
+    data: SymbolDay, accounts: list[str], exclude_counterparty: str | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The accounts' trades as (times, signed qty, price, trade ids), sorted by time.
+
+    Trades between two of ``accounts`` cancel out and are dropped; trades against
+    ``exclude_counterparty`` are dropped too.
+    """
+    tv = data.trade_view
+    buy = tv["buy_account"].isin(accounts)
+    sell = tv["sell_account"].isin(accounts)
+    keep = buy ^ sell
+    if exclude_counterparty is not None:
+        keep &= ~(
+            (tv["buy_account"] == exclude_counterparty)
+            | (tv["sell_account"] == exclude_counterparty)
+        )
+    mine = tv[keep]
+    signed = np.where(buy[keep], 1.0, -1.0) * mine["qty"].to_numpy(dtype=float)
+    return (
+        mine["t"].to_numpy(),
+        signed,
+        mine["price"].to_numpy(dtype=float),
+        mine["trade_id"].to_numpy(dtype=object),
+    )
+
+
+def tiled_flow(times: np.ndarray, signed: np.ndarray, width_ns: int, day_start: int) -> np.ndarray:
+    """Net signed flow in consecutive windows of ``width_ns`` tiling the day."""
+    n = int(np.ceil(24 * 3600 * NS / width_ns))
+    starts = day_start + np.arange(n, dtype=np.int64) * width_ns
+    return window_sum(times, signed, starts, starts + width_ns)
+
+
+def flow_buckets(
+    data: SymbolDay, bucket_ns: int
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """Per-bucket series over the day: clients' signed taker flow, returns, and each
+    market maker's net signed flow against non-clients.
+
+    Returns ``(client_flow, returns, mm_flow_by_account, bucket_starts)``.
+    """
+    start, _ = day_bounds(data.day)
+    day_start = int(start.value)
+    n = int(np.ceil(24 * 3600 * NS / bucket_ns))
+    tv = data.trade_view
+    idx = np.clip((tv["t"].to_numpy() - day_start) // bucket_ns, 0, n - 1)
+    is_client_taker = (tv["taker_role"] == Role.CLIENT.value).to_numpy()
+    signed_taker = (tv["taker_sign"] * tv["qty"]).to_numpy(dtype=float)
+    client_flow = np.bincount(idx[is_client_taker], signed_taker[is_client_taker], minlength=n)
+    # public returns: last trade price per bucket, carried forward
+    prices = np.full(n, np.nan)
+    order = np.argsort(tv["t"].to_numpy(), kind="stable")
+    prices[idx[order]] = tv["price"].to_numpy()[order]
+    prices = pd.Series(prices).ffill().bfill().to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        returns = np.concatenate([[0.0], np.diff(np.log(prices))]) if n else np.zeros(0)
+    returns = np.nan_to_num(returns)
+    mm_flow: dict[str, np.ndarray] = {}
+    buy_client = (tv["buy_role"] == Role.CLIENT.value).to_numpy()
+    sell_client = (tv["sell_role"] == Role.CLIENT.value).to_numpy()
+    qty = tv["qty"].to_numpy(dtype=float)
+    for account in data.amm_accounts + data.external_mm_accounts:
+        as_buyer = (tv["buy_account"] == account).to_numpy() & ~sell_client
+        as_seller = (tv["sell_account"] == account).to_numpy() & ~buy_client
+        flow = np.bincount(idx[as_buyer], qty[as_buyer], minlength=n) - np.bincount(
+            idx[as_seller], qty[as_seller], minlength=n
+        )
+        mm_flow[account] = flow
+    return client_flow, returns, mm_flow, day_start + np.arange(n, dtype=np.int64) * bucket_ns
+
+
+def _lags(series: np.ndarray, lags: int, future: bool) -> np.ndarray:
+    """Sum of the next (future) or previous ``lags`` values at each position."""
+    csum = np.concatenate([[0.0], np.cumsum(series)])
+    n = len(series)
+    i = np.arange(n)
+    if future:
+        hi = np.minimum(i + 1 + lags, n)
+        return csum[hi] - csum[i + 1]
+    lo = np.maximum(i - lags, 0)
+    return csum[i] - csum[lo]
+
+
+def lead_statistic(
+    mm_flow: np.ndarray, client_flow: np.ndarray, returns: np.ndarray, lags: int
+) -> dict[str, float]:
+    """Partial correlation of MM flow with the clients' next ``lags`` buckets of flow.
+
+    Both are first residualised on the clients' past flow, the past public return
+    and the contemporaneous return (OLS), so that following momentum or trading
+    with clients does not look like anticipation. Only buckets where the MM traded
+    count. Returns ``r``, its t-statistic ``t``, ``n`` buckets, and the raw
+    correlation ``r_raw``.
+    """
+    future = _lags(client_flow, lags, future=True)
+    past = _lags(client_flow, lags, future=False)
+    past_ret = _lags(returns, lags, future=False)
+    active = mm_flow != 0
+    n = int(active.sum())
+    if n < 10:
+        return {"r": 0.0, "t": 0.0, "n": float(n), "r_raw": 0.0}
+    x = mm_flow[active]
+    y = future[active]
+    z = np.column_stack(
+        [np.ones(n), past[active], past_ret[active], returns[active], client_flow[active]]
+    )
+    beta_x, *_ = np.linalg.lstsq(z, x, rcond=None)
+    beta_y, *_ = np.linalg.lstsq(z, y, rcond=None)
+    rx, ry = x - z @ beta_x, y - z @ beta_y
+    denom = np.sqrt(np.sum(rx * rx) * np.sum(ry * ry))
+    r = float(np.sum(rx * ry) / denom) if denom > 0 else 0.0
+    r_raw_den = np.std(x) * np.std(y)
+    r_raw = float(np.mean((x - x.mean()) * (y - y.mean())) / r_raw_den) if r_raw_den > 0 else 0.0
+    dof = max(n - z.shape[1] - 1, 1)
+    t = r * np.sqrt(dof) / np.sqrt(max(1e-12, 1 - r * r))
+    return {"r": r, "t": float(t), "n": float(n), "r_raw": r_raw}
+
+
+def parents_in_window(parents: pd.DataFrame, start: int, end: int) -> pd.DataFrame:
+    """Parents whose execution span meets ``[start, end]``."""
+    return parents[(parents["t1"] >= start) & (parents["t0"] <= end)]
+
+
+def cluster_ids(times: np.ndarray, gap_ns: int) -> np.ndarray:
+    return segments_from_gaps(times, gap_ns)

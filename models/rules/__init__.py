@@ -1,0 +1,1 @@
+"""Rule detectors: one per typology, in one registry (``models.rules.registry``)."""

@@ -1,0 +1,28 @@
+"""The one registry of rule detectors, keyed by name (``rule:<name>``).
+
+Each entry declares its typology, version, help text and parameter model; the
+``[rules]`` configuration section has one table per entry (``models.rules.config``)
+and ``docs/typologies.md`` documents each one (a test fails otherwise).
+"""
+
+from __future__ import annotations
+
+from models.rules.base import RuleDetector
+from models.rules.integrity import WashTrade
+
+#: Every rule detector, in typology order of ``typologies.md``.
+RULES: dict[str, type[RuleDetector]] = {d.name: d for d in (WashTrade,)}
+
+
+def get(name: str) -> type[RuleDetector]:
+    """The detector registered as ``name`` (with or without the ``rule:`` prefix).
+
+    Raises
+    ------
+    KeyError
+        If no detector has that name; the message lists the registered names.
+    """
+    key = name.removeprefix("rule:")
+    if key not in RULES:
+        raise KeyError(f"no rule detector {name!r}; registered: {', '.join(RULES)}")
+    return RULES[key]
