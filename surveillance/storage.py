@@ -206,6 +206,13 @@ def write_table(table: pa.Table, uri: str) -> str:
     return uri
 
 
+def table_to_parquet_bytes(table: pa.Table) -> bytes:
+    """The Parquet bytes :func:`write_table` would write (for files that go elsewhere)."""
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, **_PARQUET_OPTIONS)
+    return buffer.getvalue()
+
+
 def write_bytes(data: bytes, uri: str) -> str:
     fs, path = filesystem(uri)
     fs.makedirs(posixpath.dirname(path), exist_ok=True)
