@@ -20,7 +20,10 @@ from surveillance.errors import SurveillanceError
 #: Command modules, each with ``register(app: typer.Typer) -> None``.
 COMMAND_MODULES: tuple[str, ...] = (
     # one line per command module; keep sorted
+    "surveillance.cli.audit_cmd",
+    "surveillance.cli.cases_cmd",
     "surveillance.cli.detect_cmd",
+    "surveillance.cli.users_cmd",
 )
 
 app = typer.Typer(
