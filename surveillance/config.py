@@ -32,6 +32,7 @@ SECTIONS: dict[str, str] = {
     "cases": "surveillance.cases.config:CasesConfig",
     "evidence": "surveillance.evidence.config:EvidenceConfig",
     "rules": "models.rules.config:RulesConfig",
+    "web": "surveillance.web.config:WebConfig",
 }
 
 M = TypeVar("M", bound=BaseModel)

@@ -1,0 +1,1 @@
+"""The web app's routers: sign-in, the case queue, case pages and actions, the dashboard."""
