@@ -1,0 +1,185 @@
+"""Writing the curated lake and the quarantine, whole days at a time.
+
+Each dataset's day folder is staged with :func:`storage.replace_partition` and all
+of them are swapped in only after every file is written: a failure part-way (a
+full disk, a crash) leaves the previous partitions as they were, and a re-ingest
+replaces a day with the same bytes (the Parquet writer's settings are fixed and
+rows are sorted by a total order).
+
+Layout (agreed with every later stage):
+
+- ``curated/orders`` and ``curated/trades``: one partition per symbol, every symbol
+  with orders having both; all contract columns present (``gateway_time`` null
+  when the venue omits it, ``origin`` ``CLIENT`` when absent or null) followed by
+  the venue's extra columns; orders sorted by seq, trades by (event_time, trade_id).
+- ``curated/reference_prices``: per symbol, sorted by event_time, when the venue sent them.
+- ``curated/accounts`` and ``curated/instruments``: one partition each.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from surveillance import storage
+from surveillance.contract import (
+    DEFAULT_ORIGIN,
+    Accounts,
+    Dataset,
+    Instruments,
+    Orders,
+    ReferencePrices,
+    Trades,
+)
+from surveillance.storage import Lake
+from surveillance.validate import FILE_COLUMN, ROW_COLUMN, to_contract_table
+
+#: Column of the quarantine datasets that lists each row's reason codes.
+REASONS_COLUMN = "_reasons"
+
+#: Datasets written one partition per symbol, and each one's sort keys within a symbol.
+PER_SYMBOL: dict[str, tuple[str, ...]] = {
+    Orders.name: (Orders.seq,),
+    Trades.name: (Trades.event_time, Trades.trade_id),
+    ReferencePrices.name: (ReferencePrices.event_time,),
+}
+#: Datasets written as one partition for the day, and their sort keys.
+WHOLE_DAY: dict[str, tuple[str, ...]] = {
+    Accounts.name: (Accounts.account_id,),
+    Instruments.name: (Instruments.symbol,),
+}
+
+Writer = Callable[[pa.Table, str], str]
+
+
+def to_arrow(frame: pd.DataFrame, dataset: type[Dataset], *, keep_bookkeeping: bool) -> pa.Table:
+    """The rows in the contract's Arrow schema (the reader's :func:`to_contract_table`).
+
+    On top of it: a null or absent ``origin`` becomes ``CLIENT``, the contract's
+    default, so no later stage needs to know the default; the quarantine keeps the
+    ``_file`` and ``_row`` bookkeeping columns (as string and int64).
+    """
+    table = to_contract_table(frame, dataset)
+    if dataset is Orders:
+        index = table.schema.get_field_index(Orders.origin)
+        origin = pc.fill_null(table.column(index), DEFAULT_ORIGIN.value)
+        table = table.set_column(index, table.schema.field(index), origin)
+    if keep_bookkeeping:
+        table = table.append_column(
+            FILE_COLUMN, pa.array(frame[FILE_COLUMN].astype("str").to_numpy(), pa.string())
+        )
+        table = table.append_column(
+            ROW_COLUMN, pa.array(frame[ROW_COLUMN].to_numpy(dtype="int64"), pa.int64())
+        )
+    return table
+
+
+def _by_symbol(table: pa.Table, keys: Sequence[str]) -> list[tuple[str, pa.Table]]:
+    """``table`` split into one sorted table per symbol, symbols in sorted order."""
+    order = [(Orders.symbol, "ascending"), *((k, "ascending") for k in keys)]
+    ordered = table.sort_by(order)
+    counts = pc.value_counts(ordered.column(Orders.symbol))
+    pairs = sorted(
+        zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True)
+    )
+    parts, offset = [], 0
+    for symbol, count in pairs:
+        parts.append((str(symbol), ordered.slice(offset, count)))
+        offset += count
+    return parts
+
+
+def write_curated(
+    lake: Lake,
+    day: dt.date,
+    tables: Mapping[str, pd.DataFrame],
+    keep: Mapping[str, np.ndarray],
+    *,
+    writer: Writer = storage.write_table,
+) -> dict[str, list[str]]:
+    """Write the kept rows of every dataset into the curated lake, atomically per day.
+
+    ``keep`` maps a dataset to a boolean mask of the rows that passed the gate.
+    Returns the partition URIs written, per dataset.
+    """
+    datasets: dict[str, type[Dataset]] = {
+        d.name: d for d in (Orders, Trades, ReferencePrices, Accounts, Instruments)
+    }
+    arrow = {
+        name: to_arrow(_kept(frame, keep.get(name)), datasets[name], keep_bookkeeping=False)
+        for name, frame in tables.items()
+        if name in datasets
+    }
+    symbols = sorted(
+        set(pc.unique(arrow[Orders.name].column(Orders.symbol)).to_pylist())
+        if Orders.name in arrow
+        else set()
+    )
+    written: dict[str, list[str]] = {}
+    with contextlib.ExitStack() as stack:
+        for name, table in arrow.items():
+            staging = stack.enter_context(storage.replace_partition(lake.curated(name, day)))
+            if name in WHOLE_DAY:
+                ordered = table.sort_by([(k, "ascending") for k in WHOLE_DAY[name]])
+                writer(ordered, storage.join(staging, storage.PART_FILE))
+                written[name] = [lake.curated(name, day)]
+                continue
+            parts = dict(_by_symbol(table, PER_SYMBOL[name]))
+            # Every symbol with orders gets an orders and a trades partition, even empty.
+            paired = set(symbols) if name in (Orders.name, Trades.name) else set()
+            names = sorted(paired | set(parts))
+            for symbol in names:
+                part = parts.get(symbol, table.schema.empty_table())
+                writer(
+                    part, storage.join(storage.symbol_partition(staging, symbol), storage.PART_FILE)
+                )
+            written[name] = [lake.curated(name, day, s) for s in names]
+    if ReferencePrices.name not in arrow:
+        # The venue sent none today: a partition from an earlier ingest of the day is stale.
+        storage.remove(lake.curated(ReferencePrices.name, day))
+    return written
+
+
+def write_quarantine(
+    lake: Lake,
+    day: dt.date,
+    tables: Mapping[str, pd.DataFrame],
+    masks: Mapping[str, np.ndarray],
+    reasons: Mapping[str, pd.Series],
+    *,
+    writer: Writer = storage.write_table,
+) -> str:
+    """Replace the day's quarantine with the quarantined rows of every dataset.
+
+    Each dataset keeps its own columns plus ``_file``, ``_row`` (where the row came
+    from) and ``_reasons`` (its reason codes), in the order the venue sent the rows.
+    A day without quarantined rows gets an empty quarantine folder, so a re-ingest
+    never leaves an earlier run's rows behind.
+    """
+    datasets = {d.name: d for d in (Orders, Trades, ReferencePrices, Accounts, Instruments)}
+    uri = lake.quarantine(day)
+    with storage.replace_partition(uri) as staging:
+        for name in sorted(masks):
+            mask = masks[name]
+            if name not in tables or not mask.any():
+                continue
+            rows = tables[name].loc[mask]
+            table = to_arrow(rows, datasets[name], keep_bookkeeping=True)
+            row_reasons = reasons[name].reindex(np.flatnonzero(mask))
+            table = table.append_column(
+                REASONS_COLUMN, pa.array(row_reasons.tolist(), type=pa.list_(pa.string()))
+            )
+            writer(table, storage.join(storage.dataset_partition(staging, name), storage.PART_FILE))
+    return uri
+
+
+def _kept(frame: pd.DataFrame, mask: np.ndarray | None) -> pd.DataFrame:
+    if mask is None or not mask.any():
+        return frame
+    return frame.loc[~mask]
