@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,3 +57,44 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     yield tmp_path
+
+
+#: The trading day of the simulated-venue fixtures.
+SIMULATED_DAY = dt.date(2026, 3, 2)
+
+
+@dataclass(frozen=True)
+class SimulatedDay:
+    """A simulated venue day on disk: its landing root, day and simulation summary."""
+
+    root: Path
+    day: dt.date
+    summary: Any
+
+
+@pytest.fixture(scope="session")
+def simulated_day(tmp_path_factory: pytest.TempPathFactory) -> SimulatedDay:
+    """A small seeded venue day WITH injected misconduct of every typology, and labels.
+
+    Two symbols and about 40,000 order-journal rows (a few seconds to generate), in
+    the contract's landing layout with the ``_SUCCESS`` marker. Read-only: tests
+    that modify data must copy it first.
+    """
+    from surveillance.simulate import simulate_day
+
+    root = tmp_path_factory.mktemp("simulated-day") / "landing"
+    summary = simulate_day(root, SIMULATED_DAY, symbols=2, events=40_000, seed=11)
+    return SimulatedDay(root, SIMULATED_DAY, summary)
+
+
+@pytest.fixture(scope="session")
+def clean_day(tmp_path_factory: pytest.TempPathFactory) -> SimulatedDay:
+    """The same kind of day as ``simulated_day`` but with no misconduct (``clean=True``).
+
+    Its labels file is empty. Read-only: tests that modify data must copy it first.
+    """
+    from surveillance.simulate import simulate_day
+
+    root = tmp_path_factory.mktemp("clean-day") / "landing"
+    summary = simulate_day(root, SIMULATED_DAY, symbols=2, events=40_000, seed=11, clean=True)
+    return SimulatedDay(root, SIMULATED_DAY, summary)
