@@ -31,6 +31,7 @@ SECTIONS: dict[str, str] = {
     # one line per section; keep sorted
     "cases": "surveillance.cases.config:CasesConfig",
     "evidence": "surveillance.evidence.config:EvidenceConfig",
+    "ingest": "surveillance.ingest.config:IngestConfig",
     "rules": "models.rules.config:RulesConfig",
     "web": "surveillance.web.config:WebConfig",
 }
