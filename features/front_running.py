@@ -86,30 +86,27 @@ def client_parents(data: SymbolDay, parent_gap_ns: int) -> pd.DataFrame:
     return out.reset_index()[cols]
 
 
-def amm_net_flow(
-    data: SymbolDay, accounts: list[str], exclude_counterparty: str | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The accounts' trades as (times, signed qty, price, trade ids), sorted by time.
+def amm_net_flow(data: SymbolDay, accounts: list[str]) -> pd.DataFrame:
+    """The accounts' trades, sorted by time: ``t``, ``signed`` (+ bought), ``price``,
+    ``trade_id``, ``counterparty`` and ``counterparty_role``.
 
-    Trades between two of ``accounts`` cancel out and are dropped; trades against
-    ``exclude_counterparty`` are dropped too.
+    Trades between two of ``accounts`` cancel out and are dropped.
     """
     tv = data.trade_view
     buy = tv["buy_account"].isin(accounts)
     sell = tv["sell_account"].isin(accounts)
-    keep = buy ^ sell
-    if exclude_counterparty is not None:
-        keep &= ~(
-            (tv["buy_account"] == exclude_counterparty)
-            | (tv["sell_account"] == exclude_counterparty)
-        )
+    keep = (buy ^ sell).to_numpy()
     mine = tv[keep]
-    signed = np.where(buy[keep], 1.0, -1.0) * mine["qty"].to_numpy(dtype=float)
-    return (
-        mine["t"].to_numpy(),
-        signed,
-        mine["price"].to_numpy(dtype=float),
-        mine["trade_id"].to_numpy(dtype=object),
+    is_buy = buy.to_numpy()[keep]
+    return pd.DataFrame(
+        {
+            "t": mine["t"].to_numpy(),
+            "signed": np.where(is_buy, 1.0, -1.0) * mine["qty"].to_numpy(dtype=float),
+            "price": mine["price"].to_numpy(dtype=float),
+            "trade_id": mine["trade_id"].to_numpy(dtype=object),
+            "counterparty": np.where(is_buy, mine["sell_account"], mine["buy_account"]),
+            "counterparty_role": np.where(is_buy, mine["sell_role"], mine["buy_role"]),
+        }
     )
 
 

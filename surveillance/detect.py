@@ -68,8 +68,9 @@ class DetectResult:
     def summary(self) -> dict[str, object]:
         return {
             "date": self.day.isoformat(),
-            "symbols": len(self.symbols),
+            "symbols": list(self.symbols),
             "alerts": self.alerts,
+            "by_typology": dict(self.by_typology),
             "alerts_uri": self.alerts_uri,
             "features_written": self.features_written,
             "seconds": round(self.seconds, 2),
@@ -144,8 +145,18 @@ def detect_symbol(
     return alerts, len(features)
 
 
-def detect_day(settings: Settings, day: dt.date, *, config: Config | None = None) -> DetectResult:
+def detect_day(
+    settings: Settings,
+    day: dt.date,
+    *,
+    config: Config | None = None,
+    symbols: list[str] | None = None,
+) -> DetectResult:
     """Run every detector on every symbol of ``day`` and store the day's alerts.
+
+    With ``symbols`` (the nightly DAG maps detect over symbols), only those symbols'
+    alert partitions are replaced; without, the whole day's alerts are replaced in
+    one swap, so symbols that no longer trade lose their stale alerts.
 
     Raises
     ------
@@ -156,13 +167,21 @@ def detect_day(settings: Settings, day: dt.date, *, config: Config | None = None
     started = time.perf_counter()
     cfg = config or load_config(settings.config_path)
     lake = settings.lake
-    symbols = lake.curated_symbols(Orders.name, day)
-    if not symbols:
+    available = lake.curated_symbols(Orders.name, day)
+    if symbols is not None:
+        unknown = sorted(set(symbols) - set(available))
+        if unknown:
+            raise InputError(
+                f"lake {lake.root}: no curated orders for {day.isoformat()} symbol {unknown[0]}; "
+                f"symbols with data: {', '.join(available) or 'none'}"
+            )
+    chosen = sorted(symbols) if symbols is not None else available
+    if not chosen:
         raise InputError(
             f"lake {lake.root}: no curated orders for {day.isoformat()}; "
             f"run `mmsurv ingest --date {day.isoformat()}` first"
         )
-    missing_book = [s for s in symbols if not _has_book(settings, day, s)]
+    missing_book = [s for s in chosen if not _has_book(settings, day, s)]
     if missing_book:
         raise InputError(
             f"lake {lake.root}: no book outputs for {day.isoformat()} symbol {missing_book[0]} "
@@ -171,21 +190,27 @@ def detect_day(settings: Settings, day: dt.date, *, config: Config | None = None
         )
     per_symbol: dict[str, pd.DataFrame] = {}
     written = 0
-    for symbol in symbols:
+    for symbol in chosen:
         alerts, n = detect_symbol(settings, day, symbol, config=cfg)
         per_symbol[symbol] = alerts
         written += n
     uri = lake.alerts(day)
-    with replace_partition(uri) as staging:
+    if symbols is None:
+        with replace_partition(uri) as staging:
+            for symbol, alerts in per_symbol.items():
+                write_table(
+                    alerts_table(alerts), join(symbol_partition(staging, symbol), PART_FILE)
+                )
+    else:
         for symbol, alerts in per_symbol.items():
-            write_table(alerts_table(alerts), join(symbol_partition(staging, symbol), PART_FILE))
+            write_partition(alerts_table(alerts), symbol_partition(uri, symbol))
     every = [a for a in per_symbol.values() if not a.empty]
     all_alerts = pd.concat(every, ignore_index=True) if every else pd.DataFrame()
     by_typology = all_alerts[Alerts.typology].value_counts().sort_index().to_dict() if every else {}
     by_detector = all_alerts[Alerts.detector].value_counts().sort_index().to_dict() if every else {}
     return DetectResult(
         day=day,
-        symbols=symbols,
+        symbols=chosen,
         alerts=len(all_alerts),
         by_typology={str(k): int(v) for k, v in by_typology.items()},
         by_detector={str(k): int(v) for k, v in by_detector.items()},

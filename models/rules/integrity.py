@@ -9,11 +9,19 @@ import pandas as pd
 from pydantic import Field
 
 from features.data import NS, SymbolDay
-from features.integrity import same_group_trades
+from features.front_running import tiled_flow
+from features.integrity import (
+    aggressive_flow_rate,
+    liquidation_clusters,
+    non_compliant_spans,
+    obligation_timeline,
+    same_group_trades,
+)
 from models.rules import text
 from models.rules.base import DetectorOutput, RuleDetector, candidates_frame
 from surveillance.config import SectionModel
 from surveillance.contract import Role, Typology
+from surveillance.days import day_bounds
 
 GroupRole = Literal["AFFILIATED_MM", "HOUSE", "EXTERNAL_MM", "CLIENT"]
 
@@ -151,3 +159,277 @@ def _flagged_account(ep: pd.DataFrame, data: SymbolDay, flag: set[str]) -> str:
         if data.role_of.get(account) in flag:
             return str(account)
     return str(taker)
+
+
+class LiquidationHuntingParams(SectionModel):
+    """Parameters of ``rule:liquidation_hunting``."""
+
+    enabled: bool = Field(True, description="Run this detector.")
+    cluster_gap_s: float = Field(
+        30.0,
+        gt=0,
+        description="Liquidation orders less than this many seconds apart are one cluster.",
+    )
+    pre_window_s: float = Field(
+        120.0, gt=0, description="Seconds before a cluster in which the AMM's aggression counts."
+    )
+    baseline_quantile: float = Field(
+        0.99,
+        gt=0,
+        lt=1,
+        description="The AMM's aggressive flow before the cluster must exceed this quantile of "
+        "its aggressive flow over windows of the same length tiling the day.",
+    )
+    min_liquidation_share: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="Least share of the cluster's liquidation fills the AMM took on the other side.",
+    )
+
+
+class LiquidationHunting(RuleDetector):
+    """The AMM pushes the price into client liquidations, then takes the liquidation orders."""
+
+    name = "liquidation_hunting"
+    typology = Typology.MI_LIQUIDATION_HUNTING
+    version = "1.0.0"
+    help = (
+        "For each cluster of LIQUIDATION orders, measures each AMM account's aggressive (taker) "
+        "flow in the liquidations' direction just before, against its own aggressive flow over "
+        "windows of the same length tiling the day, and the share of the liquidation fills it "
+        "took on the other side with their markout."
+    )
+    params_model = LiquidationHuntingParams
+
+    def run(self, data: SymbolDay, params: LiquidationHuntingParams) -> DetectorOutput:
+        clusters = liquidation_clusters(data, int(params.cluster_gap_s * NS))
+        if clusters.empty or not data.amm_accounts:
+            return DetectorOutput(clusters, candidates_frame([]))
+        pre = int(params.pre_window_s * NS)
+        day_start = int(day_bounds(data.day)[0].value)
+        tv = data.trade_view
+        liq_trades = tv[tv["taker_origin"] == "LIQUIDATION"]
+        rows = []
+        feats = []
+        for account in data.amm_accounts:
+            starts = clusters["start"].to_numpy(dtype=np.int64) - pre
+            ends = clusters["start"].to_numpy(dtype=np.int64)
+            flow, _ = aggressive_flow_rate(data, [account], starts, ends)
+            mine = tv[tv["taker_account"] == account]
+            base = np.abs(
+                tiled_flow(
+                    mine["t"].to_numpy(),
+                    (mine["taker_sign"] * mine["qty"]).to_numpy(dtype=float),
+                    pre,
+                    day_start,
+                )
+            )
+            baseline = float(np.quantile(base, params.baseline_quantile))
+            for i, cl in enumerate(clusters.to_dict("records")):
+                sign = int(cl["sign"])
+                pushed = float(sign * flow[i])
+                fills = liq_trades[liq_trades["taker_order"].isin(cl["order_ids"])]
+                took = fills[fills["maker_account"] == account]
+                share = float(took["qty"].sum() / fills["qty"].sum()) if len(fills) else 0.0
+                later = data.price_at(np.array([int(cl["end"]) + 60 * NS]))[0]
+                avg = float(np.average(took["price"], weights=took["qty"])) if len(took) else np.nan
+                markout_bps = (
+                    -sign * (later - avg) / avg * 1e4 if np.isfinite(avg) and later else np.nan
+                )
+                feats.append(
+                    {
+                        "account_id": account,
+                        "cluster": cl["cluster"],
+                        "start": int(cl["start"]),
+                        "end": int(cl["end"]),
+                        "liquidation_sign": sign,
+                        "pushed_qty": pushed,
+                        "baseline_qty": baseline,
+                        "liquidation_share": share,
+                        "markout_bps": markout_bps,
+                    }
+                )
+                if not (pushed > baseline and share >= params.min_liquidation_share):
+                    continue
+                direction = "sold" if sign < 0 else "bought"
+                took_side = "bought" if sign < 0 else "sold"
+                push_trades = mine[
+                    (mine["t"] >= starts[i]) & (mine["t"] < ends[i]) & (mine["taker_sign"] == sign)
+                ]
+                markout_text = (
+                    f", {text.bps(markout_bps)} one minute later"
+                    if np.isfinite(markout_bps)
+                    else ""
+                )
+                explanation = (
+                    f"In the {text.secs(pre)} before {cl['n_orders']} liquidation order(s) "
+                    f"from {text.hms(int(cl['start']))} UTC, {account} aggressively {direction} "
+                    f"{text.qty(data, pushed)} net in their direction (its usual aggressive flow "
+                    f"over such windows is at most {text.qty(data, baseline)}, "
+                    f"q{params.baseline_quantile:.0%}), then {took_side} {share:.0%} of the "
+                    f"liquidation volume ({text.qty(data, float(took['qty'].sum()))}) at an average "
+                    f"{text.price(avg)}{markout_text}."
+                )
+                rows.append(
+                    {
+                        "account_id": account,
+                        "window_start": int(starts[i]),
+                        "window_end": int(max(cl["end"], took["t"].max() if len(took) else 0)),
+                        "excess": float(pushed / baseline) if baseline > 0 else 4.0,
+                        "order_ids": list(cl["order_ids"]),
+                        "trade_ids": list(push_trades["trade_id"]) + list(took["trade_id"]),
+                        "explanation": explanation,
+                        "features": {
+                            "pushed_qty": pushed,
+                            "baseline_aggressive_qty": baseline,
+                            "liquidation_share": share,
+                            "liquidation_qty": float(cl["quantity"]),
+                            "markout_bps": markout_bps,
+                        },
+                    }
+                )
+        return DetectorOutput(pd.DataFrame(feats), candidates_frame(rows))
+
+
+class ObligationBreachParams(SectionModel):
+    """Parameters of ``rule:obligation_breach``."""
+
+    enabled: bool = Field(True, description="Run this detector.")
+    min_span_s: float = Field(
+        120.0,
+        gt=0,
+        description="Least duration of a continuous non-compliant span worth an alert; shorter "
+        "gaps are ordinary requoting.",
+    )
+    baseline_quantile: float = Field(
+        0.999,
+        gt=0,
+        lt=1,
+        description="A span must also outlast this quantile of the day's non-compliant spans "
+        "(the AMM's own requoting gaps).",
+    )
+    merge_gap_s: float = Field(
+        10.0,
+        ge=0,
+        description="Non-compliant spans separated by compliant moments shorter than this are "
+        "one breach (a flickering quote does not meet the obligation).",
+    )
+
+
+class ObligationBreach(RuleDetector):
+    """The AMM fails its quoting obligations: uptime, widest spread, least size."""
+
+    name = "obligation_breach"
+    typology = Typology.MI_OBLIGATION_BREACH
+    version = "1.0.0"
+    help = (
+        "Replays the AMM's own two-sided quote (all its accounts together) and checks it "
+        "against the instrument's obligations (mm_max_spread_bps, mm_min_quote_quantity); "
+        "alerts on non-compliant spans longer than both a floor and the AMM's ordinary "
+        "requoting gaps, and when the day's uptime falls below mm_min_uptime."
+    )
+    params_model = ObligationBreachParams
+
+    def run(self, data: SymbolDay, params: ObligationBreachParams) -> DetectorOutput:
+        amm = data.amm_accounts
+        if not amm:
+            return DetectorOutput(pd.DataFrame(), candidates_frame([]))
+        timeline = obligation_timeline(data, amm)
+        start, end = (int(x.value) for x in day_bounds(data.day))
+        spans = non_compliant_spans(timeline, start, end)
+        if spans.empty:
+            return DetectorOutput(spans, candidates_frame([]))
+        uptime = 1.0 - float(spans["duration"].sum()) / (end - start)
+        spans = _merge_spans(spans, int(params.merge_gap_s * NS))
+        floor_ns = params.min_span_s * NS
+        natural = float(np.quantile(spans["duration"], params.baseline_quantile))
+        bar = max(floor_ns, min(natural, 10 * floor_ns))
+        # the account an analyst should look at: the AMM account quoting most of the day
+        per_account = {
+            acc: float(obligation_timeline(data, [acc])["compliant"].mean()) for acc in amm
+        }
+        account = max(per_account, key=lambda a: per_account[a])
+        min_uptime = data.instrument.get("mm_min_uptime")
+        rows = []
+        long_spans = spans[spans["duration"] >= bar]
+        ev = data.events
+        for span in long_spans.to_dict("records"):
+            inside = ev[
+                ev["account_id"].isin(amm) & (ev["t"] >= span["start"]) & (ev["t"] <= span["end"])
+            ]
+            reason = {
+                "one_sided": "had no two-sided quote",
+                "spread": f"quoted wider than the {data.instrument.get('mm_max_spread_bps')} bps "
+                f"maximum (up to {span['worst_spread_bps']:.1f} bps)",
+                "size": f"quoted less than the minimum size of "
+                f"{data.instrument.get('mm_min_quote_quantity')}",
+            }[str(span["reason"])]
+            explanation = (
+                f"The AMM ({', '.join(amm)}) {reason} in {data.symbol} from "
+                f"{text.hms(int(span['start']))} to {text.hms(int(span['end']))} UTC, "
+                f"{text.secs(int(span['duration']))} without a compliant quote; its ordinary "
+                f"requoting gaps last at most {text.secs(natural)} "
+                f"(q{params.baseline_quantile:.1%}). Day uptime {uptime:.1%}"
+                + (f" against the {float(min_uptime):.0%} obligation." if min_uptime else ".")
+            )
+            rows.append(
+                {
+                    "account_id": account,
+                    "window_start": int(span["start"]),
+                    "window_end": int(span["end"]),
+                    "excess": float(span["duration"] / bar),
+                    "order_ids": sorted(set(inside["order_id"]))[:200],
+                    "trade_ids": [],
+                    "explanation": explanation,
+                    "features": {
+                        "duration_ns": int(span["duration"]),
+                        "reason": span["reason"],
+                        "worst_spread_bps": span["worst_spread_bps"],
+                        "baseline_span_q_ns": natural,
+                        "day_uptime": uptime,
+                        "min_uptime": min_uptime,
+                    },
+                }
+            )
+        if min_uptime is not None and uptime < float(min_uptime) and long_spans.empty:
+            worst = spans.iloc[int(np.argmax(spans["duration"].to_numpy()))]
+            rows.append(
+                {
+                    "account_id": account,
+                    "window_start": start,
+                    "window_end": end - 1,
+                    "excess": float(min_uptime) / max(uptime, 1e-6),
+                    "order_ids": [],
+                    "trade_ids": [],
+                    "explanation": (
+                        f"The AMM ({', '.join(amm)}) kept a compliant two-sided quote in "
+                        f"{data.symbol} for {uptime:.1%} of the day, below the "
+                        f"{float(min_uptime):.0%} obligation, in {len(spans)} gaps (longest "
+                        f"{text.secs(int(worst['duration']))} from "
+                        f"{text.hms(int(worst['start']))} UTC)."
+                    ),
+                    "features": {"day_uptime": uptime, "min_uptime": float(min_uptime)},
+                }
+            )
+        return DetectorOutput(spans, candidates_frame(rows))
+
+
+def _merge_spans(spans: pd.DataFrame, gap_ns: int) -> pd.DataFrame:
+    """Join spans whose compliant gap between them is shorter than ``gap_ns``."""
+    if spans.empty or gap_ns <= 0:
+        return spans
+    s = spans.sort_values("start").reset_index(drop=True)
+    new = np.concatenate([[True], s["start"].to_numpy()[1:] - s["end"].to_numpy()[:-1] > gap_ns])
+    group = np.cumsum(new)
+    g = s.groupby(group, sort=True)
+    out = pd.DataFrame(
+        {
+            "start": g["start"].min(),
+            "end": g["end"].max(),
+            "reason": g["reason"].agg(lambda r: r.value_counts().index[0]),
+            "worst_spread_bps": g["worst_spread_bps"].max(),
+        }
+    )
+    out["duration"] = out["end"] - out["start"]
+    return out.reset_index(drop=True)

@@ -8,10 +8,28 @@ and ``docs/typologies.md`` documents each one (a test fails otherwise).
 from __future__ import annotations
 
 from models.rules.base import RuleDetector
-from models.rules.integrity import WashTrade
+from models.rules.front_running import FlowAnticipation, TradingAhead
+from models.rules.integrity import LiquidationHunting, ObligationBreach, WashTrade
+from models.rules.preferential import OffMarketExecution, PriorityBreach, SequencingAdvantage
+from models.rules.spread import QuoteFade, Spoofing, SpreadWidening
 
-#: Every rule detector, in typology order of ``typologies.md``.
-RULES: dict[str, type[RuleDetector]] = {d.name: d for d in (WashTrade,)}
+#: Every rule detector, in the typology order of ``typologies.md``.
+RULES: dict[str, type[RuleDetector]] = {
+    d.name: d
+    for d in (
+        TradingAhead,
+        FlowAnticipation,
+        PriorityBreach,
+        SequencingAdvantage,
+        OffMarketExecution,
+        QuoteFade,
+        SpreadWidening,
+        Spoofing,
+        WashTrade,
+        LiquidationHunting,
+        ObligationBreach,
+    )
+}
 
 
 def get(name: str) -> type[RuleDetector]:

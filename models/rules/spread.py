@@ -1,0 +1,406 @@
+"""Rule detectors of the SPREAD_MANIPULATION family."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from features.data import NS, SymbolDay
+from features.front_running import client_parents
+from features.spread import (
+    depth_columns,
+    fade_candidates,
+    pull_rate,
+    realised_vol,
+    spoof_orders,
+    spread_baseline_by_vol,
+    spread_before,
+)
+from features.windows import segments_from_gaps
+from models.rules import text
+from models.rules.base import DetectorOutput, RuleDetector, candidates_frame
+from surveillance.config import SectionModel
+from surveillance.contract import Typology
+from surveillance.days import day_bounds
+
+
+class QuoteFadeParams(SectionModel):
+    """Parameters of ``rule:quote_fade``."""
+
+    enabled: bool = Field(True, description="Run this detector.")
+    alpha: float = Field(
+        0.01,
+        gt=0,
+        lt=1,
+        description="Family-wise false-alert rate per symbol-day: a fade alerts when the "
+        "chance that the AMM's ordinary pull rate puts a pull inside the client's in-flight "
+        "interval, times the number of client orders examined, is below this.",
+    )
+    episode_gap_s: float = Field(
+        2.0, gt=0, description="Fades of one AMM account closer than this form one alert."
+    )
+
+
+class QuoteFade(RuleDetector):
+    """The AMM pulls or worsens the quote a client's in-flight order is about to hit."""
+
+    name = "quote_fade"
+    typology = Typology.SM_QUOTE_FADE
+    version = "1.0.0"
+    help = (
+        "For each client order that executed as taker, finds AMM cancels or worsening replaces "
+        "of a quote the client's order would have reached, received at the gateway after the "
+        "client's order and applied before it. Judged against the AMM's own pull rate: the "
+        "chance that ordinary quote churn lands a pull in that in-flight interval."
+    )
+    params_model = QuoteFadeParams
+
+    def run(self, data: SymbolDay, params: QuoteFadeParams) -> DetectorOutput:
+        fades = fade_candidates(data)
+        if fades.empty:
+            return DetectorOutput(fades, candidates_frame([]))
+        summary = data.order_summary
+        n_clients = int(((summary["role"] == "CLIENT") & (summary["taker_qty"] > 0)).sum())
+        rates = {acc: pull_rate(data, acc)[0] for acc in fades["amm_account"].unique()}
+        # the window in which a chance pull would have counted: from the client's gateway
+        # time to its engine time
+        window_s = (fades["client_t"] - fades["client_gw"]).to_numpy(dtype=float) / NS
+        rate = fades["amm_account"].map(rates).to_numpy(dtype=float)
+        fades["p_chance"] = 1.0 - np.exp(-rate * window_s)
+        fades["p_adjusted"] = np.minimum(fades["p_chance"] * max(n_clients, 1), 1.0)
+        fades["reaction_ns"] = fades["amm_gw"] - fades["client_gw"]
+        flagged = fades[fades["p_adjusted"] < params.alpha].sort_values(
+            ["amm_account", "client_t"], kind="stable"
+        )
+        rows = []
+        for account, acc_rows in flagged.groupby("amm_account", sort=True):
+            episodes = segments_from_gaps(
+                acc_rows["client_t"].to_numpy(), int(params.episode_gap_s * NS)
+            )
+            for _, ep in acc_rows.groupby(episodes, sort=True):
+                best = ep.iloc[int(np.argmin(ep["p_adjusted"].to_numpy()))]
+                how = (
+                    "cancelled"
+                    if best["amm_event"] == "CANCEL"
+                    else (
+                        f"moved to {text.price(best['after_price'])}"
+                        if best["after_price"] != best["before_price"]
+                        else f"cut to {text.qty(data, best['after_qty'])}"
+                    )
+                )
+                side = "buy" if best["client_sign"] > 0 else "sell"
+                explanation = (
+                    f"Client {best['client_account']}'s {side} order {best['client_order']} "
+                    f"reached the gateway at {text.hms(int(best['client_gw']))} UTC; "
+                    f"{text.secs(int(best['reaction_ns']))} later {account}'s instruction on "
+                    f"{best['amm_order']} arrived and was applied first: its quote at "
+                    f"{text.price(best['before_price'])}, which the client's order would "
+                    f"have hit, was {how}. The client's order executed at "
+                    f"{text.hms(int(best['client_t']))} ({text.qty(data, best['client_filled'])} "
+                    f"filled of {text.qty(data, best['client_qty'])}). {account} pulls a quote "
+                    f"about {rates[account]:.2f} times a second per side, so a pull in that "
+                    f"{text.secs(int(best['client_t'] - best['client_gw']))} window by chance has "
+                    f"probability {best['p_chance']:.1e} ({n_clients} client orders examined)."
+                )
+                rows.append(
+                    {
+                        "account_id": str(account),
+                        "window_start": int(ep["client_gw"].min()),
+                        "window_end": int(ep["client_t"].max()),
+                        "excess": float(
+                            np.log10(params.alpha / max(best["p_adjusted"], 1e-300)) + 1.0
+                        ),
+                        "order_ids": sorted(set(ep["amm_order"]) | set(ep["client_order"])),
+                        "trade_ids": [],
+                        "explanation": explanation,
+                        "features": {
+                            "fades": len(ep),
+                            "reaction_ns": int(best["reaction_ns"]),
+                            "in_flight_ns": int(best["client_t"] - best["client_gw"]),
+                            "baseline_pull_rate_per_s": rates[account],
+                            "p_chance": float(best["p_chance"]),
+                            "p_adjusted": float(best["p_adjusted"]),
+                            "client_orders_examined": n_clients,
+                        },
+                    }
+                )
+        return DetectorOutput(fades, candidates_frame(rows))
+
+
+class SpreadWideningParams(SectionModel):
+    """Parameters of ``rule:spread_widening``."""
+
+    enabled: bool = Field(True, description="Run this detector.")
+    parent_gap_s: float = Field(
+        30.0, gt=0, description="Client slices less than this many seconds apart are one order."
+    )
+    large_quantile: float = Field(
+        0.95,
+        gt=0,
+        lt=1,
+        description="Large client orders are at or above this quantile of the day's client "
+        "parent orders.",
+    )
+    pre_window_s: float = Field(
+        30.0, gt=0, description="Seconds before the client's order over which the spread counts."
+    )
+    vol_window_s: float = Field(
+        300.0, gt=0, description="Seconds of mid-price history that measure volatility."
+    )
+    vol_bins: int = Field(
+        5, ge=1, description="Volatility bins of the baseline (quantiles over the day)."
+    )
+    min_ratio: float = Field(
+        1.8,
+        gt=1,
+        description="Least ratio of the AMM's spread before the order to its own baseline "
+        "at comparable volatility.",
+    )
+    min_peer_ratio: float = Field(
+        1.3,
+        gt=0,
+        description="The AMM's spread against external market makers' over the same seconds "
+        "must also exceed its usual ratio to them by this factor (peers widen too when "
+        "everyone sees risk).",
+    )
+
+
+class SpreadWidening(RuleDetector):
+    """The AMM widens its quoted spread just before large client orders arrive."""
+
+    name = "spread_widening"
+    typology = Typology.SM_SPREAD_WIDENING
+    version = "1.0.0"
+    help = (
+        "Before each large client order, compares each AMM account's time-weighted quoted "
+        "spread with its own median at the same volatility (deciles of realised volatility "
+        "over the day) and with external market makers' spread over the same seconds, against "
+        "its usual ratio to them."
+    )
+    params_model = SpreadWideningParams
+
+    def run(self, data: SymbolDay, params: SpreadWideningParams) -> DetectorOutput:
+        parents = client_parents(data, int(params.parent_gap_s * NS))
+        if len(parents) < 5 or not data.amm_accounts:
+            return DetectorOutput(parents, candidates_frame([]))
+        threshold = float(np.quantile(parents["qty"], params.large_quantile))
+        large = parents[parents["qty"] >= threshold].reset_index(drop=True)
+        pre = int(params.pre_window_s * NS)
+        day_start = int(day_bounds(data.day)[0].value)
+        t0 = large["t0"].to_numpy(dtype=np.int64)
+        starts, ends = t0 - pre, t0
+        vols = realised_vol(data, ends, int(params.vol_window_s * NS))
+        peers = data.external_mm_accounts
+        peer_spread = (
+            spread_before(data, peers[:1], starts, ends) if peers else np.full(len(t0), np.nan)
+        )
+        peer_day = np.full(len(t0), np.nan)
+        if peers:
+            peer_series = [spread_before(data, [p], starts, ends) for p in peers]
+            peer_spread = np.nanmedian(np.vstack(peer_series), axis=0)
+        feature_frames = []
+        rows = []
+        for account in data.amm_accounts:
+            edges, med = spread_baseline_by_vol(
+                data, [account], pre, int(params.vol_window_s * NS), params.vol_bins, day_start
+            )
+            spread = spread_before(data, [account], starts, ends)
+            bins = np.clip(np.searchsorted(edges, vols, side="right") - 1, 0, len(med) - 1)
+            baseline = med[bins]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                ratio = spread / baseline
+                peer_ratio = spread / peer_spread
+            usual_peer_ratio = np.nan
+            if peers:
+                n = int(np.ceil(24 * 3600 * NS / pre))
+                tile = day_start + np.arange(n, dtype=np.int64) * pre
+                own_tiles = spread_before(data, [account], tile, tile + pre)
+                peer_tiles = np.nanmedian(
+                    np.vstack([spread_before(data, [p], tile, tile + pre) for p in peers]), axis=0
+                )
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    r = own_tiles / peer_tiles
+                usual_peer_ratio = float(np.nanmedian(r)) if np.isfinite(r).any() else np.nan
+            peer_excess = (
+                peer_ratio / usual_peer_ratio
+                if np.isfinite(usual_peer_ratio)
+                else np.full(len(t0), np.inf)
+            )
+            feature_frames.append(
+                large.assign(
+                    account_id=account,
+                    amm_spread_bps=spread,
+                    baseline_spread_bps=baseline,
+                    ratio=ratio,
+                    peer_spread_bps=peer_spread,
+                    peer_excess=peer_excess,
+                    vol_bps=vols,
+                    day_peer_ratio=peer_day,
+                )
+            )
+            hit = (np.nan_to_num(ratio) >= params.min_ratio) & (
+                np.nan_to_num(peer_excess, nan=np.inf) >= params.min_peer_ratio
+            )
+            for i in np.flatnonzero(hit):
+                parent = large.iloc[i]
+                side = "buy" if parent["sign"] > 0 else "sell"
+                peer_text = (
+                    f" External market makers quoted {peer_spread[i]:.1f} bps over the same "
+                    f"seconds; {account} is usually {usual_peer_ratio:.2f}x their spread and was "
+                    f"{peer_ratio[i]:.2f}x."
+                    if np.isfinite(peer_spread[i])
+                    else ""
+                )
+                explanation = (
+                    f"In the {text.secs(pre)} before client {parent['account_id']}'s "
+                    f"{text.qty(data, parent['qty'])} {side} order arrived at "
+                    f"{text.hms(int(parent['t0']))} UTC, {account} quoted a spread of "
+                    f"{spread[i]:.1f} bps on average, {ratio[i]:.1f}x its own median of "
+                    f"{baseline[i]:.1f} bps at comparable volatility ({vols[i]:.1f} bps realised "
+                    f"over {params.vol_window_s:g} s).{peer_text}"
+                )
+                rows.append(
+                    {
+                        "account_id": account,
+                        "window_start": int(starts[i]),
+                        "window_end": int(parent["t1"]),
+                        "excess": float(ratio[i] / params.min_ratio),
+                        "order_ids": list(parent["order_ids"]),
+                        "trade_ids": list(parent["trade_ids"]),
+                        "explanation": explanation,
+                        "features": {
+                            "amm_spread_bps": spread[i],
+                            "baseline_spread_bps": baseline[i],
+                            "ratio": ratio[i],
+                            "vol_bps": vols[i],
+                            "peer_spread_bps": peer_spread[i],
+                            "usual_peer_ratio": usual_peer_ratio,
+                            "client_qty": float(parent["qty"]),
+                            "client_account": parent["account_id"],
+                        },
+                    }
+                )
+        features = pd.concat(feature_frames, ignore_index=True) if feature_frames else parents
+        return DetectorOutput(features, candidates_frame(rows))
+
+
+class SpoofingParams(SectionModel):
+    """Parameters of ``rule:spoofing``."""
+
+    enabled: bool = Field(True, description="Run this detector.")
+    depth: str = Field(
+        "depth_25bps",
+        description="Book depth column (without the bid_/ask_ prefix) that large is judged "
+        "against; falls back to the best level's quantity if the book lacks it.",
+    )
+    min_size_vs_depth: float = Field(
+        0.5, gt=0, description="Least order size as a share of the visible depth on its side."
+    )
+    min_size_vs_usual: float = Field(
+        3.0, gt=1, description="Least order size as a multiple of the account's median order."
+    )
+    max_lifetime_s: float = Field(
+        30.0, gt=0, description="Longest life of an order that may count as a spoof."
+    )
+    max_fill_ratio: float = Field(
+        0.1, ge=0, le=1, description="Largest executed share of a spoof order."
+    )
+    cluster_gap_s: float = Field(
+        5.0, gt=0, description="Spoof orders of one account and side closer than this are layers."
+    )
+    min_layers: int = Field(1, ge=1, description="Fewest spoof orders in one episode.")
+    min_opposite_share: float = Field(
+        0.05,
+        ge=0,
+        description="The account must execute on the other side while the spoof rests, at "
+        "least this share of the spoof quantity.",
+    )
+
+
+class Spoofing(RuleDetector):
+    """Large AMM orders it does not mean to execute, while it trades on the other side."""
+
+    name = "spoofing"
+    typology = Typology.SM_SPOOFING
+    version = "1.0.0"
+    help = (
+        "Finds AMM orders large against the visible depth on their side and against the "
+        "account's own median order, cancelled nearly unfilled after a short life, grouped into "
+        "layers, during whose life the account executed on the opposite side. Needs "
+        "`mmsurv book` for the depth."
+    )
+    params_model = SpoofingParams
+
+    def run(self, data: SymbolDay, params: SpoofingParams) -> DetectorOutput:
+        cols = depth_columns(data)
+        depth_col = params.depth if params.depth in cols else None
+        orders = spoof_orders(data, depth_col)
+        if orders.empty:
+            return DetectorOutput(orders, candidates_frame([]))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            fill_ratio = orders["filled"] / orders["max_quantity"]
+        suspect = orders[
+            (orders["size_vs_depth"] >= params.min_size_vs_depth)
+            & (orders["size_vs_usual"] >= params.min_size_vs_usual)
+            & (orders["end_type"] == "CANCEL")
+            & (orders["lifetime"] <= params.max_lifetime_s * NS)
+            & (fill_ratio <= params.max_fill_ratio)
+        ].sort_values(["account_id", "sign", "t"], kind="stable")
+        tv = data.trade_view
+        rows = []
+        gap = int(params.cluster_gap_s * NS)
+        for key, grp in suspect.groupby(["account_id", "sign"], sort=True):
+            account, sign = str(key[0]), int(str(key[1]))
+            layers = segments_from_gaps(grp["t"].to_numpy(), gap)
+            mine_buy = tv["buy_account"] == account
+            mine_sell = tv["sell_account"] == account
+            opposite = mine_sell if sign > 0 else mine_buy
+            trades = tv[opposite.to_numpy()]
+            for _, ep in grp.groupby(layers, sort=True):
+                if len(ep) < params.min_layers:
+                    continue
+                start, end = int(ep["t"].min()), int(ep["end_t"].max())
+                during = trades[(trades["t"] >= start) & (trades["t"] <= end)]
+                opp_qty = float(during["qty"].sum())
+                spoof_qty = float(ep["max_quantity"].sum())
+                if opp_qty < params.min_opposite_share * spoof_qty or opp_qty == 0:
+                    continue
+                side = "buy" if sign > 0 else "sell"
+                other = "sold" if sign > 0 else "bought"
+                size_vs_depth = float(ep["size_vs_depth"].max())
+                explanation = (
+                    f"{account} placed {len(ep)} {side} order(s) totalling "
+                    f"{text.qty(data, spoof_qty)} from {text.hms(start)} UTC, up to "
+                    f"{size_vs_depth:.1f}x the visible {side}-side depth and "
+                    f"{float(ep['size_vs_usual'].max()):.1f}x its median order of "
+                    f"{text.qty(data, float(ep['usual_size'].iloc[0]))}, and cancelled them "
+                    f"{'unfilled' if float(ep['filled'].sum()) == 0 else 'nearly unfilled'} "
+                    f"within {text.secs(int(ep['lifetime'].max()))}; meanwhile it {other} "
+                    f"{text.qty(data, opp_qty)} on the other side in {len(during)} trade(s)."
+                )
+                rows.append(
+                    {
+                        "account_id": str(account),
+                        "window_start": start,
+                        "window_end": end,
+                        "excess": float(
+                            max(size_vs_depth / params.min_size_vs_depth, 1.0)
+                            * min(len(ep), 3)
+                            / max(params.min_layers, 1)
+                        ),
+                        "order_ids": list(ep["order_id"]),
+                        "trade_ids": list(during["trade_id"]),
+                        "explanation": explanation,
+                        "features": {
+                            "layers": len(ep),
+                            "spoof_qty": spoof_qty,
+                            "size_vs_depth_max": size_vs_depth,
+                            "size_vs_usual_max": float(ep["size_vs_usual"].max()),
+                            "baseline_usual_size": float(ep["usual_size"].iloc[0]),
+                            "lifetime_max_ns": int(ep["lifetime"].max()),
+                            "opposite_qty": opp_qty,
+                        },
+                    }
+                )
+        return DetectorOutput(orders, candidates_frame(rows))
