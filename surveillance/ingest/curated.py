@@ -101,13 +101,14 @@ def write_curated(
     tables: Mapping[str, pd.DataFrame],
     keep: Mapping[str, np.ndarray],
     *,
-    writer: Writer = storage.write_table,
+    writer: Writer | None = None,
 ) -> dict[str, list[str]]:
     """Write the kept rows of every dataset into the curated lake, atomically per day.
 
     ``keep`` maps a dataset to a boolean mask of the rows that passed the gate.
     Returns the partition URIs written, per dataset.
     """
+    writer = writer or storage.write_table
     datasets: dict[str, type[Dataset]] = {
         d.name: d for d in (Orders, Trades, ReferencePrices, Accounts, Instruments)
     }
@@ -153,7 +154,7 @@ def write_quarantine(
     masks: Mapping[str, np.ndarray],
     reasons: Mapping[str, pd.Series],
     *,
-    writer: Writer = storage.write_table,
+    writer: Writer | None = None,
 ) -> str:
     """Replace the day's quarantine with the quarantined rows of every dataset.
 
@@ -162,6 +163,7 @@ def write_quarantine(
     A day without quarantined rows gets an empty quarantine folder, so a re-ingest
     never leaves an earlier run's rows behind.
     """
+    writer = writer or storage.write_table
     datasets = {d.name: d for d in (Orders, Trades, ReferencePrices, Accounts, Instruments)}
     uri = lake.quarantine(day)
     with storage.replace_partition(uri) as staging:

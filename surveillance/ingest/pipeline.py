@@ -380,8 +380,9 @@ def _linked(reason: str) -> str:
     from surveillance.ingest.quarantine import ORDER_QUARANTINED, TRADE_QUARANTINED
 
     return {
-        ORDER_QUARANTINED: "quarantined with its order (another row of it failed a check)",
-        TRADE_QUARANTINED: "quarantined with its trade (the trade or its other side failed)",
+        ORDER_QUARANTINED: "quarantined whole with its order: another row of the order "
+        "failed a check, or the order traded with a quarantined order or trade",
+        TRADE_QUARANTINED: "quarantined with an order of one of its fills",
     }.get(reason, "")
 
 

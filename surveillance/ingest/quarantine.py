@@ -2,19 +2,23 @@
 
 The gate names rows that fail a check. Dropping only those rows would let half an
 order or half a trade into the curated lake (an order with a fill but no NEW, a
-trade with one fill), which every later stage would misread. So the quarantine
-grows from the failing rows by the contract's links:
+trade with one fill, an order whose leaves quantity jumps because a fill is
+missing), which every later stage would misread. So the quarantine grows from the
+failing rows along the contract's links until nothing more is linked:
 
-1. an ``orders`` row that fails takes its whole order (same symbol and order_id);
-   a ``trades`` row that fails takes the orders its fills belong to, whole;
-2. a quarantined order takes the trades of its fills;
-3. a quarantined trade takes both of its fills, the counterpart's included.
+- an ``orders`` row that fails takes its whole order (same symbol and order_id);
+- a ``trades`` row that fails takes its fills, hence their orders, whole;
+- a quarantined order takes the trades of its fills, and a quarantined trade both
+  of its fills, so the counterpart's order too, whole; and so on.
 
-The expansion stops there: the counterpart's order keeps its other events in the
-curated lake, so one bad order never cascades through the day's whole trade graph
-(a market maker's order trades with hundreds of others). Rows added by the
-expansion carry the reason ``order_quarantined`` or ``trade_quarantined``; rows
-that failed a check carry every check they failed.
+What is left in the curated lake is then closed: every order has all its events,
+every fill its trade, every trade both fills. The set can grow beyond the failing
+rows (an order that traded with a broken one is quarantined with it); the report
+shows those rows under ``order_quarantined`` and ``trade_quarantined``, and the
+gate's threshold counts them, so a defect that would take a large part of the day
+fails the day instead of silently thinning it. On simulated and real venue days the
+linked sets are small (orders live briefly; a day splits into many small groups of
+orders that traded with each other).
 """
 
 from __future__ import annotations
@@ -27,9 +31,10 @@ import pandas as pd
 
 from surveillance.contract import EventType, Orders, Trades
 
-#: Reason of a row quarantined because its order was (it failed no check itself).
+#: Reason of an orders row that failed no check itself but whose order is quarantined
+#: (another of its rows failed, or it traded with a quarantined order or trade).
 ORDER_QUARANTINED = "order_quarantined"
-#: Reason of a trade, or a fill, quarantined because its trade or an order of it was.
+#: Reason of a trade that failed no check itself but has a fill in a quarantined order.
 TRADE_QUARANTINED = "trade_quarantined"
 
 
@@ -65,25 +70,22 @@ def expand(tables: Mapping[str, pd.DataFrame], failures: pd.DataFrame) -> Quaran
     ``failures`` has one row per (dataset, position, reason) a check reported;
     ``position`` is the row's position in ``tables[dataset]``.
     """
-    direct = {
-        name: _positions(failures, name, len(table))
-        for name, table in tables.items()
-        if len(table) or name in set(failures["dataset"])
-    }
+    direct = {name: _positions(failures, name, len(table)) for name, table in tables.items()}
     masks = {name: mask.copy() for name, mask in direct.items()}
     linked: dict[str, list[tuple[np.ndarray, str]]] = {}
     orders = tables.get(Orders.name)
     trades = tables.get(Trades.name)
-    if orders is not None and trades is not None and len(orders):
-        whole_orders, counterpart_fills, trade_mask = _expand_orders_and_trades(
+    if (
+        orders is not None
+        and trades is not None
+        and (direct[Orders.name].any() or direct[Trades.name].any())
+    ):
+        order_mask, trade_mask = _linked_closure(
             orders, trades, direct[Orders.name], direct[Trades.name]
         )
-        linked[Orders.name] = [
-            (whole_orders & ~direct[Orders.name], ORDER_QUARANTINED),
-            (counterpart_fills & ~whole_orders & ~direct[Orders.name], TRADE_QUARANTINED),
-        ]
-        linked[Trades.name] = [(trade_mask & ~direct[Trades.name], ORDER_QUARANTINED)]
-        masks[Orders.name] = whole_orders | counterpart_fills
+        linked[Orders.name] = [(order_mask & ~direct[Orders.name], ORDER_QUARANTINED)]
+        linked[Trades.name] = [(trade_mask & ~direct[Trades.name], TRADE_QUARANTINED)]
+        masks[Orders.name] = order_mask
         masks[Trades.name] = trade_mask
     reasons = {
         name: _reasons(failures, name, linked.get(name, [])) for name in masks if masks[name].any()
@@ -97,20 +99,34 @@ def _positions(failures: pd.DataFrame, dataset: str, size: int) -> np.ndarray:
     return mask
 
 
-def _expand_orders_and_trades(
+def _linked_closure(
     orders: pd.DataFrame, trades: pd.DataFrame, bad_orders: np.ndarray, bad_trades: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Masks of the whole quarantined orders, the counterpart fills and the trades."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the orders rows and trades rows linked to a failing row through fills."""
     is_fill = (orders[Orders.event_type] == EventType.FILL).to_numpy(dtype=bool, na_value=False)
-    # Orders whose fills belong to a failing trade are seeded too: a trade leaves whole.
-    failing_trade_keys = _keys(trades, Trades.trade_id, bad_trades)
-    fills_of_failing = is_fill & _member(orders, Orders.trade_id, failing_trade_keys)
-    seed_orders = _keys(orders, Orders.order_id, bad_orders | fills_of_failing)
-    whole_orders = bad_orders | _member(orders, Orders.order_id, seed_orders)
-    trade_keys = _union(failing_trade_keys, _keys(orders, Orders.trade_id, whole_orders & is_fill))
-    trade_mask = bad_trades | _member(trades, Trades.trade_id, trade_keys)
-    counterpart_fills = is_fill & _member(orders, Orders.trade_id, trade_keys)
-    return whole_orders, counterpart_fills, trade_mask
+    fills = orders.loc[is_fill, [Orders.symbol, Orders.order_id, Orders.trade_id]].dropna()
+    order_keys = _keys(orders, Orders.order_id, bad_orders)
+    trade_keys = _keys(trades, Trades.trade_id, bad_trades)
+    found_orders, found_trades = [], []
+    for symbol in sorted(set(order_keys["symbol"]) | set(trade_keys["symbol"])):
+        mine = fills[(fills[Orders.symbol] == symbol).to_numpy(dtype=bool)]
+        fill_orders = mine[Orders.order_id].to_numpy(dtype=object)
+        fill_trades = mine[Orders.trade_id].to_numpy(dtype=object)
+        held_orders = set(order_keys.loc[order_keys["symbol"] == symbol, "key"])
+        held_trades = set(trade_keys.loc[trade_keys["symbol"] == symbol, "key"])
+        while True:
+            held_trades |= set(fill_trades[pd.Index(fill_orders).isin(list(held_orders))])
+            grown = held_orders | set(fill_orders[pd.Index(fill_trades).isin(list(held_trades))])
+            if len(grown) == len(held_orders):
+                break
+            held_orders = grown
+        found_orders.append(pd.DataFrame({"symbol": symbol, "key": sorted(held_orders)}))
+        found_trades.append(pd.DataFrame({"symbol": symbol, "key": sorted(held_trades)}))
+    all_orders = pd.concat(found_orders, ignore_index=True) if found_orders else order_keys
+    all_trades = pd.concat(found_trades, ignore_index=True) if found_trades else trade_keys
+    order_mask = bad_orders | _member(orders, Orders.order_id, all_orders)
+    trade_mask = bad_trades | _member(trades, Trades.trade_id, all_trades)
+    return order_mask, trade_mask
 
 
 def _keys(table: pd.DataFrame, column: str, mask: np.ndarray) -> pd.DataFrame:
@@ -120,10 +136,6 @@ def _keys(table: pd.DataFrame, column: str, mask: np.ndarray) -> pd.DataFrame:
     picked = table.loc[mask, [Orders.symbol, column]].dropna()
     picked.columns = ["symbol", "key"]
     return picked.drop_duplicates(ignore_index=True)
-
-
-def _union(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
-    return pd.concat([a, b], ignore_index=True).drop_duplicates(ignore_index=True)
 
 
 def _member(table: pd.DataFrame, column: str, keys: pd.DataFrame) -> np.ndarray:
