@@ -1,0 +1,116 @@
+"""Market-integrity detectors on hand-built scenarios: they fire on the conduct, not on noise."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from features.scenario import Scenario
+from models.rules.base import finish_alerts
+from models.rules.integrity import (
+    LiquidationHunting,
+    LiquidationHuntingParams,
+    ObligationBreach,
+    ObligationBreachParams,
+    WashTrade,
+    WashTradeParams,
+)
+
+
+def _quotes(s: Scenario, start: float, bid: float, ask: float, qty: float = 1.0) -> tuple[str, str]:
+    b = s.new(start, "AMM-1", "BUY", bid, qty)
+    a = s.new(start + 0.01, "AMM-1", "SELL", ask, qty)
+    return b, a
+
+
+def test_wash_trade_between_amm_and_house_fires_on_the_amm() -> None:
+    s = Scenario()
+    maker = s.new(100, "HOUSE-1", "SELL", 68000.0, 0.5)
+    s.take(101, "AMM-1", "BUY", [(maker, 0.5)])
+    other = s.new(200, "XMM-1", "SELL", 68010.0, 0.5)
+    s.take(201, "CLI-1", "BUY", [(other, 0.5)])
+    out = WashTrade().run(s.build(), WashTradeParams())
+    assert list(out.candidates["account_id"]) == ["AMM-1"]
+
+
+def test_wash_trade_is_silent_when_ownership_changes() -> None:
+    s = Scenario()
+    maker = s.new(100, "XMM-1", "SELL", 68000.0, 0.5)
+    s.take(101, "AMM-1", "BUY", [(maker, 0.5)])
+    out = WashTrade().run(s.build(), WashTradeParams())
+    assert out.candidates.empty
+
+
+def test_wash_trade_alert_carries_contract_columns_and_baselines() -> None:
+    s = Scenario()
+    maker = s.new(100, "AMM-2", "SELL", 68000.0, 0.5)
+    s.take(101, "AMM-1", "BUY", [(maker, 0.5)])
+    data = s.build()
+    params = WashTradeParams()
+    alerts = finish_alerts(WashTrade, params, data, WashTrade().run(data, params).candidates)
+    row = alerts.iloc[0]
+    assert (row["typology"], row["family"], row["detector"], row["entity_id"]) == (
+        "MI_WASH_TRADE",
+        "MARKET_INTEGRITY",
+        "rule:wash_trade",
+        "ENT-GROUP",
+    )
+    assert "baseline_median_trade_qty" in json.loads(row["features"])
+
+
+def _liquidation_day(push: float) -> Scenario:
+    s = Scenario()
+    # the AMM's ordinary aggression through the day: small hedges
+    for k in range(20):
+        m = s.new(1000 + k * 600, "XMM-1", "SELL", 68000.0, 0.05)
+        s.take(1000 + k * 600 + 1, "AMM-1", "BUY", [(m, 0.05)])
+    # the push: aggressive sells into external bids before the liquidations
+    if push:
+        for k in range(4):
+            m = s.new(20000 + k * 10, "XMM-2", "BUY", 67900.0 - k * 10, push / 4)
+            s.take(20000 + k * 10 + 1, "AMM-1", "SELL", [(m, push / 4)])
+    bid = s.new(20058, "AMM-1", "BUY", 67800.0, 2.0)
+    for k in range(3):
+        s.take(20060 + k, f"CLI-{k + 1}", "SELL", [(bid, 0.5)], origin="LIQUIDATION")
+    return s
+
+
+def test_liquidation_hunting_fires_on_push_then_take() -> None:
+    out = LiquidationHunting().run(_liquidation_day(2.0).build(), LiquidationHuntingParams())
+    assert list(out.candidates["account_id"]) == ["AMM-1"]
+
+
+def test_liquidation_hunting_is_silent_without_the_push() -> None:
+    out = LiquidationHunting().run(_liquidation_day(0.0).build(), LiquidationHuntingParams())
+    assert out.candidates.empty
+
+
+def _obligation_day(gap_from: float | None) -> Scenario:
+    s = Scenario(
+        instrument={"mm_max_spread_bps": 10.0, "mm_min_quote_quantity": 0.5, "mm_min_uptime": 0.9}
+    )
+    b, a = _quotes(s, 0.5, 67999.0, 68001.0)
+    t = 60.0
+    while t < 86_000:
+        if gap_from is not None and gap_from <= t < gap_from + 1800:
+            s.cancel(t, b)
+            s.cancel(t + 0.01, a)
+            t = gap_from + 1800
+            b, a = _quotes(s, t, 67999.0, 68001.0)
+        s.replace(t + 30, b, price=67999.1)
+        s.replace(t + 31, b, price=67999.0)
+        t += 60
+    return s
+
+
+def test_obligation_breach_fires_on_a_long_withdrawal() -> None:
+    out = ObligationBreach().run(_obligation_day(40_020).build(), ObligationBreachParams())
+    row = out.candidates.iloc[0]
+    assert (row["account_id"], len(out.candidates)) == ("AMM-1", 1)
+    assert row["window_end"] - row["window_start"] == pytest.approx(1800e9, rel=0.01)
+
+
+def test_obligation_breach_is_silent_on_continuous_quoting() -> None:
+    out = ObligationBreach().run(_obligation_day(None).build(), ObligationBreachParams())
+    assert out.candidates.empty
