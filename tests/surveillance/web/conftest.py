@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -395,3 +396,39 @@ def client_for(app: object) -> Iterator[Callable[[str | None], TestClient]]:
     yield make
     for client in clients:
         client.__exit__(None, None, None)
+
+
+class Helpers:
+    """Small readers of pages and of the case store, for assertions."""
+
+    def __init__(self, env: WebEnv) -> None:
+        self.env = env
+
+    csrf = staticmethod(csrf_of)
+    version = staticmethod(version_of)
+
+    def case_id(self, typology: str) -> int:
+        """The id of the fixture case of ``typology`` (ids depend on ingestion order)."""
+        from surveillance.cases.views import CaseFilter
+
+        store = self.env.store
+        try:
+            page = store.list_cases(CaseFilter(typology=(typology,)))
+        finally:
+            store.dispose()
+        assert page.total == 1, f"expected one {typology} case, found {page.total}"
+        return page.items[0].id
+
+    def case(self, case_id: int) -> Any:
+        """The case as the store now holds it."""
+        store = self.env.store
+        try:
+            return store.case_summary(case_id)
+        finally:
+            store.dispose()
+
+
+@pytest.fixture
+def h(web_env: WebEnv) -> Helpers:
+    """Page and case-store readers bound to the test's environment."""
+    return Helpers(web_env)
