@@ -23,7 +23,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "surveillance.cli.audit_cmd",
     "surveillance.cli.cases_cmd",
     "surveillance.cli.detect_cmd",
+    "surveillance.cli.evidence_cmd",
     "surveillance.cli.ingest_cmd",
+    "surveillance.cli.report_cmd",
     "surveillance.cli.serve_cmd",
     "surveillance.cli.users_cmd",
 )

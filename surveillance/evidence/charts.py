@@ -312,17 +312,22 @@ def bar_chart(
     if not categories or not groups or all(v == 0 for vs in groups.values() for v in vs):
         return _empty(title, "nothing to show for this period")
     if bars.stacked:
-        top = max(sum(vs[i] for vs in groups.values()) for i in range(len(categories)))
+        top = max(sum(max(vs[i], 0.0) for vs in groups.values()) for i in range(len(categories)))
+        bottom = 0.0
     else:
-        top = max(max(vs) for vs in groups.values())
-    top = top if top > 0 else 1.0
-    ticks = _ticks(0.0, top * 1.05, 5, False)
-    y_hi = max(top * 1.05, ticks[-1])
+        top = max(0.0, max(max(vs) for vs in groups.values()))
+        bottom = min(0.0, min(min(vs) for vs in groups.values()))
+    if top == bottom:
+        top = 1.0
+    span = top - bottom
+    ticks = _ticks(bottom - (0.05 * span if bottom < 0 else 0.0), top + 0.05 * span, 5, False)
+    y_lo = min(bottom - (0.05 * span if bottom < 0 else 0.0), ticks[0])
+    y_hi = max(top + 0.05 * span, ticks[-1])
     plot_w = width - _LEFT - _RIGHT
     plot_h = height - _TOP - _BOTTOM - 30
 
     def py(y: float) -> float:
-        return _TOP + plot_h - y / y_hi * plot_h
+        return _TOP + plot_h - (y - y_lo) / (y_hi - y_lo) * plot_h
 
     parts = _frame(title, width, height)
     step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
@@ -351,7 +356,7 @@ def bar_chart(
             else:
                 w = inner / len(names)
                 x = x0 + j * w
-                y_top, y_bottom = py(value), py(0.0)
+                y_top, y_bottom = py(max(value, 0.0)), py(min(value, 0.0))
             label = f"{category} · {name}: {value_format.format(value)}"
             parts.append(
                 f'<rect class="bar" x="{_n(x)}" y="{_n(y_top)}" width="{_n(max(w - 1, 1))}" '

@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import itertools
 import random
+import shutil
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,8 +24,15 @@ import pandas as pd
 import pytest
 
 from surveillance import storage
-from surveillance.contract import Accounts, Instruments, Orders, Trades
-from surveillance.evidence.keys import KeyPair, generate_keypair, load_private_key
+from surveillance.contract import Accounts, Alerts, Instruments, Orders, Trades
+from surveillance.evidence.keys import (
+    PRIVATE_KEY_FILE,
+    PUBLIC_KEY_FILE,
+    KeyPair,
+    fingerprint,
+    generate_keypair,
+    load_private_key,
+)
 from surveillance.evidence.pack import CaseEvidence, build_pack
 from surveillance.settings import Settings, resolve
 
@@ -373,3 +381,78 @@ def build_case_pack(folder: Path) -> tuple[Path, Path]:
 def signed_pack(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A signed pack of one case and the signer's public key, built once per test module."""
     return build_case_pack(tmp_path_factory.mktemp("pack"))
+
+
+PASSWORDS = {
+    "admin": "admin-password-1",
+    "rita": "reviewer-password-1",
+    "ana": "analyst-password-1",
+}
+
+
+@dataclass
+class StoreWorld:
+    """A lake, a case store holding the simulated case, users, and a signing key."""
+
+    settings: Settings
+    matcher: Matcher
+    case_id: int
+    keys: KeyPair
+    root: Path
+
+    def cli_options(self) -> list[str]:
+        return ["--lake", self.settings.lake_uri, "--db", self.settings.db_url]
+
+
+def _build_world(root: Path) -> int:
+    from surveillance.cases import CaseStore
+
+    settings, m = write_lake(root)
+    evidence = make_case(m)
+    with CaseStore(settings.db_url) as store:
+        store.add_user(None, "admin", "admin", PASSWORDS["admin"])
+        store.add_user("admin", "rita", "reviewer", PASSWORDS["rita"])
+        store.add_user("admin", "ana", "analyst", PASSWORDS["ana"])
+        store.ingest_alerts(Alerts.from_pylist([dict(a) for a in evidence.alerts]))
+        case_id = store.list_cases(limit=None).items[0].id
+        store.comment("ana", case_id, "Looked at the book: the AMM filled at the touch.")
+    generate_keypair(root / "keys")
+    return case_id
+
+
+@pytest.fixture(scope="session")
+def world_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    """The world built once per session (migrations and password hashing are slow)."""
+    root = tmp_path_factory.mktemp("world")
+    return root, _build_world(root)
+
+
+@pytest.fixture
+def world(
+    world_template: tuple[Path, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> StoreWorld:
+    """A private copy of the small lake plus an SQLite case store with one case.
+
+    Users: ``admin``, the reviewer ``rita`` and the analyst ``ana`` (passwords in
+    ``PASSWORDS``); a signing key pair in ``keys/``. No MMSURV_* variable leaks in.
+    """
+    for name in (
+        "MMSURV_LANDING",
+        "MMSURV_LAKE",
+        "MMSURV_DB_URL",
+        "MMSURV_CONFIG",
+        "MMSURV_SIGNING_KEY",
+        "MMSURV_USER",
+        "MMSURV_PASSWORD",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    template, case_id = world_template
+    root = tmp_path / "world"
+    shutil.copytree(template, root)
+    settings = resolve(landing=str(root / "landing"), lake=str(root / "lake"))
+    keys = KeyPair(
+        root / "keys" / PRIVATE_KEY_FILE,
+        root / "keys" / PUBLIC_KEY_FILE,
+        fingerprint(load_private_key(root / "keys" / PRIVATE_KEY_FILE).public_key()),
+    )
+    return StoreWorld(settings, simulate_market(), case_id, keys, root)
