@@ -120,7 +120,7 @@ class SymbolSim:
         self.target_rows = max(1000, int(target_rows))
         self.progress = progress
         self._reported = 0
-        self.heap: list[tuple[int, int, int, Callable[[Any], None], Any]] = []
+        self.heap: list[tuple[int, int, int, Callable[[Any], object], Any]] = []
         self._counter = 0
         self.now = 0
         self.next_oid = 1
@@ -265,8 +265,33 @@ class SymbolSim:
                 ba = int(f + self.amm_half * 2) + 1
         return bb, ba
 
+    def reach(self, side: int, qty: int, bound: int = NULL) -> tuple[int, int]:
+        """Limit price for a ``side`` taker to meet ``qty`` lots of other entities' orders.
+
+        Walks the opposite side from its best price (not past ``bound`` when given)
+        and returns ``(limit, available)``: the price at which non-group liquidity
+        reaches ``qty`` (or the deepest one seen) and how much there is up to it;
+        ``(NULL, 0)`` when there is none. The affiliated market maker uses it to trade
+        against others rather than run into its own quotes.
+        """
+        opp = 1 - side
+        ge = self.group_entity
+        levels = self.engine.levels[opp]
+        avail = 0
+        limit = NULL
+        for p in self.engine.prices(opp):
+            if bound != NULL and (p > bound if side == BUY else p < bound):
+                break
+            other = sum(o.leaves for o in levels[p] if o.ent != ge)
+            if other:
+                avail += other
+                limit = p
+                if avail >= qty:
+                    break
+        return limit, avail
+
     # ----------------------------------------------------------- event loop
-    def at(self, t: int, fn: Callable[[Any], None], arg: Any = None) -> None:
+    def at(self, t: int, fn: Callable[[Any], object], arg: Any = None) -> None:
         """Schedule a decision ``fn(arg)`` at time ``t`` (dropped after the stop time)."""
         self._counter += 1
         heappush(self.heap, (t, self._counter, DECISION, fn, arg))
@@ -431,15 +456,24 @@ class SymbolSim:
         return max(1, price), max(1, size)
 
     def _agent_amm(self, reactive: Any = None) -> None:
-        if reactive:
+        if reactive is True:
             self.amm_wake_pending = False
         if self.now < self.amm_frozen_until:
             return
         rng = self.rng
         tol = max(1, int(self.amm_half * 0.08))
+        max_level = int(self.amm_override.get("levels", AMM_LEVELS))
+        # Level 0 on every wake, one deeper level in turn (deep quotes can lag a little).
+        deeper = 1 + rng.below(AMM_LEVELS - 1)
         for slot in self.amm_slots:
             acct, side, level, o = slot
+            if level and level != deeper and reactive != "all":
+                continue
             if o is not None and o.pending:
+                continue
+            if level >= max_level:
+                if o is not None and o.live:
+                    self.send_cancel(o)
                 continue
             price, size = self.amm_desired(side, level)
             if o is None or not o.live:
@@ -456,7 +490,7 @@ class SymbolSim:
                     self.send_new(o2)
                 else:
                     self.send_replace(o, price, o.qty - o.leaves + size)
-            elif o.leaves < size // 2:
+            elif o.leaves < size // 2 or o.leaves > 2 * size:
                 self.send_replace(o, o.price, o.qty - o.leaves + size)
             elif rng.u() < 0.12:
                 # Size flicker: a reduction keeps priority, an increase loses it.
@@ -492,8 +526,8 @@ class SymbolSim:
             self.at(self.now + int(self.rng.exp(120.0) * SECOND), self._cancel_if_open, o)
 
     def amm_quote_now(self) -> None:
-        """Requote the AMM ladder immediately (used when an override starts or ends)."""
-        self._agent_amm()
+        """Requote the whole AMM ladder immediately (when an override starts or ends)."""
+        self._agent_amm("all")
 
     def amm_cancel_all(self) -> list[Order]:
         """Cancel every AMM ladder order; returns the orders cancelled."""
@@ -672,7 +706,8 @@ class SymbolSim:
         self._open_positions(None, self.rng.integer(3, 8), 0.012)
 
     def _liquidate(self, pos: list[int], side: int, t: int) -> None:
-        acct, _, qty = pos
+        acct, _, qty = pos[:3]
+        pos.append(t)  # marks the position as liquidated
         o = self.order(acct, side, MARKET, IOC, NULL, qty, LIQUIDATION_ORIGIN)
         self.liquidations.append(o)
         self.at(t + int(self.rng.uniform(1e6, 20e6)), self._send_liquidation, o)
