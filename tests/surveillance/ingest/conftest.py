@@ -1,0 +1,92 @@
+"""Fixtures of the ingest tests: a copy of a simulated day to corrupt, and lake checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from surveillance import storage
+from surveillance.config import Config, parse_config
+from surveillance.contract import LANDING_DATASETS, Orders
+from surveillance.settings import Settings, resolve
+from surveillance.storage import Lake, Landing
+from surveillance.validate import find_violations, read_landing_day
+
+# corruptors.py lives beside the tests (test code, not package code); pytest's
+# importlib mode needs its folder on the path.
+_HERE = str(Path(__file__).parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+
+
+@pytest.fixture
+def landing_copy(clean_day: Any, tmp_path: Path) -> Path:
+    """A private copy of the session's simulated landing root, free to corrupt."""
+    root = tmp_path / "landing"
+    shutil.copytree(clean_day.root, root)
+    return root
+
+
+@pytest.fixture
+def run_settings(landing_copy: Path, tmp_path: Path) -> Settings:
+    """Settings pointing at the landing copy and an empty lake in the test's folder."""
+    return resolve(str(landing_copy), str(tmp_path / "lake"), "sqlite://", None)
+
+
+@pytest.fixture
+def lenient() -> Config:
+    """A configuration whose threshold (5%) lets a corrupted order's quarantine through."""
+    return parse_config({"version": 1, "ingest": {"max_quarantine_share": 0.05}})
+
+
+def curated(lake: Lake, dataset: str, day: dt.date) -> pd.DataFrame:
+    """Every curated partition of ``dataset`` for ``day`` as one frame (empty if none)."""
+    uri = lake.curated(dataset, day)
+    if not storage.exists(uri):
+        return pd.DataFrame()
+    return storage.read_table(uri).to_pandas()
+
+
+def quarantined(lake: Lake, dataset: str, day: dt.date) -> pd.DataFrame:
+    """The day's quarantined rows of ``dataset`` (empty if none)."""
+    uri = storage.dataset_partition(lake.quarantine(day), dataset)
+    if not storage.exists(uri):
+        return pd.DataFrame()
+    return storage.read_table(uri).to_pandas()
+
+
+def reasons_of(frame: pd.DataFrame) -> set[str]:
+    """Every reason code carried by quarantined rows."""
+    return {r for reasons in frame["_reasons"] for r in reasons}
+
+
+@pytest.fixture
+def assert_curated_clean(tmp_path: Path) -> Callable[[Lake, dt.date], None]:
+    """Check that the curated lake of a day passes the contract validator with no violation.
+
+    The curated tables are landed again (contract layout) and validated: a half order,
+    a trade without both fills or a bad value left in the lake fails it.
+    """
+
+    def check(lake: Lake, day: dt.date) -> None:
+        relanded = Landing(tmp_path / "relanded")
+        for dataset in LANDING_DATASETS:
+            uri = lake.curated(dataset.name, day)
+            if storage.exists(uri) and storage.read_table(uri).num_rows:
+                storage.write_table(
+                    storage.read_table(uri),
+                    storage.join(relanded.day_dir(dataset.name, day), "part-0.parquet"),
+                )
+        relanded.mark_ready(day)
+        violations = find_violations(read_landing_day(relanded, day))
+        assert violations.empty, violations.head(10).to_string()
+        assert len(curated(lake, Orders.name, day)), "the curated lake holds no orders"
+
+    return check
