@@ -195,7 +195,7 @@ class SymbolDay:
         n_fills = fills.groupby("order_id", sort=False).size()
         taker = fills[fills["liquidity"] == Liquidity.TAKER.value]
         taker_qty = taker.groupby("order_id", sort=False)["fill_qty"].sum()
-        last = grouped.tail(1).set_index("order_id")
+        last = grouped.tail(1).set_index("order_id").reindex(first.index)
         terminal = (last["leaves"] <= 0) | last["event_type"].isin(
             [EventType.CANCEL.value, EventType.EXPIRE.value, EventType.REJECT.value]
         )
@@ -219,9 +219,10 @@ class SymbolDay:
         summary["filled"] = filled.reindex(summary.index).fillna(0.0)
         summary["taker_qty"] = taker_qty.reindex(summary.index).fillna(0.0)
         summary["n_fills"] = n_fills.reindex(summary.index).fillna(0).astype(np.int64)
-        summary["end_type"] = np.where(terminal, last["event_type"], "")
-        summary["end_t"] = np.where(terminal, last["t"], np.iinfo(np.int64).max)
-        summary["end_seq"] = np.where(terminal, last["seq"], np.iinfo(np.int64).max)
+        term = terminal.to_numpy(dtype=bool)
+        summary["end_type"] = np.where(term, last["event_type"].to_numpy(dtype=object), "")
+        summary["end_t"] = np.where(term, last["t"].to_numpy(), np.iinfo(np.int64).max)
+        summary["end_seq"] = np.where(term, last["seq"].to_numpy(), np.iinfo(np.int64).max)
         return summary.reset_index().rename(columns={"index": "order_id"})
 
     # ------------------------------------------------------------------ trades

@@ -258,7 +258,10 @@ class OffMarketExecution(RuleDetector):
             return DetectorOutput(fills, candidates_frame([]))
         tick = data.tick_size or 0.0
         mid = fills["mid"].to_numpy(dtype=float)
-        tick_bps = np.where(mid > 0, tick / mid * 1e4, np.nan)
+        # a one-sided book has no mid: the trade price is the scale then
+        mid = np.where(np.isfinite(mid) & (mid > 0), mid, fills["price"].to_numpy(dtype=float))
+        fills = fills.assign(mid=mid)
+        tick_bps = tick / mid * 1e4
         book_bar = params.min_worse_ticks * tick_bps
         book_hit = fills["book_worse_bps"].to_numpy() > np.nan_to_num(book_bar, nan=np.inf)
         devs = all_reference_deviations(data)

@@ -340,9 +340,11 @@ class Spoofing(RuleDetector):
             return DetectorOutput(orders, candidates_frame([]))
         with np.errstate(invalid="ignore", divide="ignore"):
             fill_ratio = orders["filled"] / orders["max_quantity"]
+        # Each layer must be large for the account; the layers together must be large
+        # against the depth that was visible before the first (later layers count the
+        # earlier ones in the depth, so judging them one by one would hide a ladder).
         suspect = orders[
-            (orders["size_vs_depth"] >= params.min_size_vs_depth)
-            & (orders["size_vs_usual"] >= params.min_size_vs_usual)
+            (orders["size_vs_usual"] >= params.min_size_vs_usual)
             & (orders["end_type"] == "CANCEL")
             & (orders["lifetime"] <= params.max_lifetime_s * NS)
             & (fill_ratio <= params.max_fill_ratio)
@@ -366,13 +368,16 @@ class Spoofing(RuleDetector):
                 spoof_qty = float(ep["max_quantity"].sum())
                 if opp_qty < params.min_opposite_share * spoof_qty or opp_qty == 0:
                     continue
+                first_depth = float(ep["depth_same_side"].iloc[0])
+                size_vs_depth = spoof_qty / first_depth if first_depth > 0 else float("inf")
+                if size_vs_depth < params.min_size_vs_depth:
+                    continue
                 side = "buy" if sign > 0 else "sell"
                 other = "sold" if sign > 0 else "bought"
-                size_vs_depth = float(ep["size_vs_depth"].max())
                 explanation = (
                     f"{account} placed {len(ep)} {side} order(s) totalling "
-                    f"{text.qty(data, spoof_qty)} from {text.hms(start)} UTC, up to "
-                    f"{size_vs_depth:.1f}x the visible {side}-side depth and "
+                    f"{text.qty(data, spoof_qty)} from {text.hms(start)} UTC, "
+                    f"{size_vs_depth:.1f}x the {side}-side depth visible before them, each "
                     f"{float(ep['size_vs_usual'].max()):.1f}x its median order of "
                     f"{text.qty(data, float(ep['usual_size'].iloc[0]))}, and cancelled them "
                     f"{'unfilled' if float(ep['filled'].sum()) == 0 else 'nearly unfilled'} "
@@ -385,7 +390,7 @@ class Spoofing(RuleDetector):
                         "window_start": start,
                         "window_end": end,
                         "excess": float(
-                            max(size_vs_depth / params.min_size_vs_depth, 1.0)
+                            min(size_vs_depth / params.min_size_vs_depth, 4.0)
                             * min(len(ep), 3)
                             / max(params.min_layers, 1)
                         ),

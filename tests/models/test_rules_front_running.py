@@ -1,0 +1,89 @@
+"""Front-running detectors on hand-built scenarios."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from features.scenario import Scenario
+from models.rules.front_running import (
+    FlowAnticipation,
+    FlowAnticipationParams,
+    TradingAhead,
+    TradingAheadParams,
+)
+
+PARAMS = TradingAheadParams(min_parents=5)
+
+
+def _day(ahead: float, reverse: float) -> Scenario:
+    """Small client orders through the day, the AMM's ordinary small trades, and one
+    large client buy at 30,000 s; the AMM buys ``ahead`` just before and sells
+    ``reverse`` just after."""
+    s = Scenario()
+    for k in range(30):
+        t = 1000.0 + 700 * k
+        m = s.new(t, "XMM-1", "SELL", 68000.0, 0.2)
+        s.take(t + 1, f"CLI-{k % 4 + 1}", "BUY", [(m, 0.1)])
+        m2 = s.new(t + 5, "XMM-2", "BUY", 67990.0, 0.2)
+        s.take(t + 6, "AMM-1", "SELL", [(m2, 0.05)])
+    if ahead:
+        m = s.new(29_990, "XMM-1", "SELL", 68000.0, ahead)
+        s.take(29_996, "AMM-1", "BUY", [(m, ahead)])
+    big = s.new(29_999, "XMM-2", "SELL", 68010.0, 5.0)
+    s.take(30_000, "CLI-5", "BUY", [(big, 5.0)], latency=0.5)
+    if reverse:
+        b = s.new(30_010, "XMM-1", "BUY", 68100.0, reverse)
+        s.take(30_012, "AMM-1", "SELL", [(b, reverse)])
+    return s
+
+
+def test_trading_ahead_fires_on_buy_before_and_sell_after() -> None:
+    out = TradingAhead().run(_day(1.0, 1.0).build(), PARAMS)
+    assert list(out.candidates["account_id"]) == ["AMM-1"]
+
+
+def test_trading_ahead_explanation_names_client_and_profit() -> None:
+    out = TradingAhead().run(_day(1.0, 1.0).build(), PARAMS)
+    text = out.candidates.iloc[0]["explanation"]
+    assert "CLI-5" in text and "bps" in text
+
+
+def test_trading_ahead_is_silent_without_reversal() -> None:
+    out = TradingAhead().run(_day(1.0, 0.0).build(), PARAMS)
+    assert out.candidates.empty
+
+
+def test_trading_ahead_is_silent_when_amm_does_not_trade_ahead() -> None:
+    out = TradingAhead().run(_day(0.0, 1.0).build(), PARAMS)
+    assert out.candidates.empty
+
+
+def _flow_day(lead: bool, seed: int = 3) -> Scenario:
+    """Clients trade in random directions every 30 s; the AMM trades against an
+    external MM either 10 s before the clients in their direction (lead) or at random."""
+    rng = np.random.default_rng(seed)
+    s = Scenario()
+    price = 68000.0
+    for k in range(400):
+        t = 100.0 + 30 * k
+        direction = rng.choice(["BUY", "SELL"])
+        amm_dir = direction if lead else rng.choice(["BUY", "SELL"])
+        opp = "SELL" if amm_dir == "BUY" else "BUY"
+        m = s.new(t, "XMM-1", opp, price, 0.3)
+        s.take(t + 0.5, "AMM-1", amm_dir, [(m, 0.3)])
+        copp = "SELL" if direction == "BUY" else "BUY"
+        m2 = s.new(t + 9, "XMM-2", copp, price, 1.0)
+        s.take(t + 10, f"CLI-{k % 5 + 1}", direction, [(m2, 1.0)])
+        m3 = s.new(t + 15, "XMM-1", "SELL", price, 0.1)
+        s.take(t + 15.5, "XMM-2", "BUY", [(m3, 0.1)])
+    return s
+
+
+def test_flow_anticipation_fires_when_amm_leads_clients() -> None:
+    out = FlowAnticipation().run(_flow_day(True).build(), FlowAnticipationParams())
+    assert list(out.candidates["account_id"]) == ["AMM-1"]
+
+
+def test_flow_anticipation_is_silent_on_unrelated_flow() -> None:
+    out = FlowAnticipation().run(_flow_day(False).build(), FlowAnticipationParams())
+    assert out.candidates.empty
