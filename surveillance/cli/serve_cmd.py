@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -60,6 +61,16 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    signing_key: Annotated[
+        str | None,
+        typer.Option(
+            "--signing-key",
+            envvar="MMSURV_SIGNING_KEY",
+            help="Private key (mmsurv keys generate) that signs evidence packs exported from "
+            "case pages. Without it the export button is not offered.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the analysts' web app: case queue, case pages, workflow, dashboard.
 
@@ -80,7 +91,12 @@ def serve(
             f"cannot listen on {host}:{port}: the address is in use or not available here; "
             "choose another with --port, or stop the program using it"
         )
-    app = create_app(settings, config=cfg, https_only=secure)
+    if signing_key and not Path(signing_key).expanduser().is_file():
+        raise InputError(
+            f"signing key {signing_key}: no such file; create one with `mmsurv keys generate "
+            "--out DIR` and pass DIR/mmsurv-signing-key.pem"
+        )
+    app = create_app(settings, config=cfg, https_only=secure, signing_key=signing_key)
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"mm-surveillance web app on http://{shown}:{port}/  (Ctrl-C stops it)")
     if not secure:

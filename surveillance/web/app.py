@@ -41,7 +41,7 @@ from surveillance.cases import CaseStore
 from surveillance.cases import errors as case_errors
 from surveillance.config import load_config
 from surveillance.settings import Settings
-from surveillance.web import deps
+from surveillance.web import deps, store
 from surveillance.web.config import WebConfig
 from surveillance.web.security import LoginThrottle, session_secret
 
@@ -67,6 +67,7 @@ def create_app(
     *,
     config: WebConfig | None = None,
     https_only: bool | None = None,
+    signing_key: str | Path | None = None,
 ) -> FastAPI:
     """Build the web app over the case store and lake that ``settings`` name.
 
@@ -83,6 +84,9 @@ def create_app(
         Send the session cookie only over HTTPS. Overrides ``config.https_only``;
         when both are unset the cookie is secure (``mmsurv serve`` relaxes it for a
         loopback address).
+    signing_key
+        Private key that signs evidence packs exported from the case page; else
+        ``MMSURV_SIGNING_KEY``. Without one the export button is not offered.
 
     Raises
     ------
@@ -112,6 +116,7 @@ def create_app(
     app.state.settings = settings
     app.state.web = cfg
     app.state.cases = CaseStore.from_settings(settings)
+    app.state.signing_key = store.signing_key_path(signing_key)
     app.state.throttle = LoginThrottle(
         max_per_user=cfg.login_max_failures_per_user,
         max_per_address=cfg.login_max_failures_per_address,

@@ -199,7 +199,8 @@ def format_time(value: Any, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(dt.UTC)
-        return value.strftime(fmt)
+        # %f gives microseconds; the venue's clocks are read to the millisecond.
+        return value.strftime(fmt.replace("%f", f"{value.microsecond // 1000:03d}"))
     return str(value)
 
 

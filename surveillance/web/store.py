@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
+import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from surveillance.cases import CaseStore
@@ -100,7 +103,7 @@ class Capabilities:
         )
 
 
-def capabilities(user: UserView, case: CaseSummary) -> Capabilities:
+def capabilities(user: UserView, case: CaseSummary, *, can_sign: bool = False) -> Capabilities:
     """The actions the case store would accept from ``user`` on ``case`` as it stands.
 
     Mirrors the store's rules: analysts work only cases assigned to them (they may
@@ -123,7 +126,7 @@ def capabilities(user: UserView, case: CaseSummary) -> Capabilities:
         and case.proposal is not None
         and case.proposal.proposed_by != user.username,
         reopen=allowed(user.role, Permission.REOPEN) and _state_allows(case, Action.REOPEN),
-        export=allowed(user.role, Permission.EXPORT) and export_available(),
+        export=allowed(user.role, Permission.EXPORT) and can_sign,
     )
 
 
@@ -252,40 +255,50 @@ def perform(
 # --------------------------------------------------------------------- evidence export
 
 
-def export_available() -> bool:
-    """Whether the evidence-pack exporter is installed in this version."""
-    try:
-        from surveillance.evidence import export_case_pack  # type: ignore[attr-defined]  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def signing_key_path(explicit: str | Path | None = None) -> Path | None:
+    """The evidence signing key the app exports with: the option, else
+    ``MMSURV_SIGNING_KEY``; None when neither names an existing file."""
+    from surveillance.evidence.keys import ENV_SIGNING_KEY
+
+    value = explicit or os.environ.get(ENV_SIGNING_KEY)
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    return path if path.is_file() else None
 
 
-def export_pack(settings: Settings, user: UserView, case_id: int) -> tuple[bytes, str]:
-    """Build the case's signed evidence pack as ``user`` (an audited export).
+def export_pack(
+    settings: Settings,
+    cases: CaseStore,
+    user: UserView,
+    case_id: int,
+    signing_key: Path | None,
+) -> tuple[bytes, str]:
+    """Build the case's signed evidence pack as ``user``; the store audits the export.
 
     Raises
     ------
     PermissionDenied
-        If the user's role may not export, or no exporter is installed.
+        If the user's role may not export (analysts).
+    InputError
+        If the server has no signing key, or it cannot be read.
     """
+    from surveillance.evidence.store import export_case
+
     if not allowed(user.role, Permission.EXPORT):
         raise PermissionDenied(
             f"You are signed in as {user.username} with role {user.role}, which may not "
             "export evidence packs (reviewers, supervisors and admins may)."
         )
-    try:
-        from surveillance.evidence import export_case_pack  # type: ignore[attr-defined]
-    except ImportError as exc:
-        raise PermissionDenied(
-            "Evidence-pack export is not available in this installation."
-        ) from exc
-    import tempfile
-    from pathlib import Path
-
+    if signing_key is None:
+        raise InputError(
+            "This server has no evidence signing key, so it cannot export signed packs. "
+            "An administrator creates one with `mmsurv keys generate` and starts the server "
+            "with --signing-key (or MMSURV_SIGNING_KEY)."
+        )
     with tempfile.TemporaryDirectory(prefix="mmsurv-pack-") as tmp:
         out = Path(tmp) / f"case-{case_id}-evidence.zip"
-        export_case_pack(settings, case_id, out, actor=user.username)
+        export_case(settings, cases, user, case_id, out, signing_key=signing_key)
         return out.read_bytes(), out.name
 
 

@@ -14,9 +14,7 @@ workflow, optimistic lock). Outcomes:
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-import re
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -28,6 +26,7 @@ from surveillance.cases import CaseStore
 from surveillance.cases.errors import ConflictError, PermissionDenied, WorkflowError
 from surveillance.cases.views import AuditEntryView, CaseDetail, UserView
 from surveillance.cases.workflow import Action, Disposition
+from surveillance.errors import InputError
 from surveillance.web import deps, store
 from surveillance.web.models import (
     ApproveForm,
@@ -148,7 +147,8 @@ def _case_context(
         "history": detail.history,
         "related": detail.related,
         "replay": replay,
-        "can": store.capabilities(user, case),
+        "can": store.capabilities(user, case, can_sign=request.app.state.signing_key is not None),
+        "export_role": user.role in ("reviewer", "supervisor", "admin"),
         "four_eyes": store.four_eyes(cases, case),
         "workers": store.case_workers(cases),
         "dispositions": [d.value for d in Disposition],
@@ -344,14 +344,16 @@ def case_reopen(
 def case_export(
     request: Request, case_id: int, user: deps.CurrentUser, cases: deps.StoreDep
 ) -> Response:
-    """The case's signed evidence pack as a download (an audited event)."""
-    data, filename = store.export_pack(request.app.state.settings, user, case_id)
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    """The case's signed evidence pack as a download; the export is an audit event."""
+    try:
+        data, filename = store.export_pack(
+            request.app.state.settings, cases, user, case_id, request.app.state.signing_key
+        )
+    except InputError as exc:
+        deps.flash(request, "error", f"No evidence pack was exported: {exc}")
+        return RedirectResponse(request.url_for("case_page", case_id=case_id).path, 303)
     return Response(
         data,
         media_type="application/zip",
-        headers={
-            "Content-Disposition": f'attachment; filename="{safe or f"case-{case_id}-{stamp}.zip"}"'
-        },
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

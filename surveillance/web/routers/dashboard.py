@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -11,9 +12,9 @@ from markupsafe import Markup
 
 from surveillance.days import day_range
 from surveillance.errors import InputError
-from surveillance.evidence.charts import Bars, Line, bar_chart, time_chart
+from surveillance.evidence.charts import Bars, bar_chart
 from surveillance.web import deps, store
-from surveillance.web.dashboard import book_days, obligations
+from surveillance.web.dashboard import ObligationDay, book_days, obligations
 from surveillance.web.models import DashboardQuery
 
 router = APIRouter()
@@ -71,33 +72,35 @@ def dashboard(
     )
 
 
-def _epoch(day: dt.date) -> float:
-    return dt.datetime.combine(day, dt.time(12), dt.UTC).timestamp()
-
-
-def _charts(rows: list, counts: store.AlertCounts) -> dict[str, Markup]:
+def _charts(rows: list[ObligationDay], counts: store.AlertCounts) -> dict[str, Markup]:
     symbols = sorted({r.symbol for r in rows})
-    uptime_lines = []
-    spread_lines = []
-    for symbol in symbols:
-        mine = [r for r in rows if r.symbol == symbol]
-        xs = [_epoch(r.day) for r in mine]
-        uptime_lines.append(
-            Line(
-                symbol,
-                xs,
-                [100 * r.uptime if r.uptime is not None else float("nan") for r in mine],
-                step=False,
-            )
-        )
-        spread_lines.append(
-            Line(
-                symbol,
-                xs,
-                [r.amm_spread_bps if r.amm_spread_bps is not None else float("nan") for r in mine],
-                step=False,
-            )
-        )
+    days = sorted({r.day for r in rows})
+    labels = [d.isoformat() for d in days]
+    by_key = {(r.symbol, r.day): r for r in rows}
+
+    def series(pick: Callable[[ObligationDay], float | None]) -> dict[str, Sequence[float]]:
+        out: dict[str, Sequence[float]] = {}
+        for symbol in symbols:
+            values = []
+            for day in days:
+                row = by_key.get((symbol, day))
+                value = pick(row) if row is not None else None
+                values.append(0.0 if value is None else float(value))
+            out[symbol] = values
+        return out
+
+    uptime = bar_chart(
+        "AMM obligation uptime by day (% of the day)",
+        Bars(labels, series(lambda r: None if r.uptime is None else 100 * r.uptime)),
+        y_label="%",
+        value_format="{:.1f}",
+    )
+    spread = bar_chart(
+        "AMM quoted spread by day (bps, time-weighted)",
+        Bars(labels, series(lambda r: r.amm_spread_bps)),
+        y_label="bps",
+        value_format="{:.2f}",
+    )
     typology = bar_chart(
         "Alerts by typology",
         Bars(
@@ -120,14 +123,8 @@ def _charts(rows: list, counts: store.AlertCounts) -> dict[str, Markup]:
         y_label="alerts",
     )
     return {
-        "uptime": Markup(
-            time_chart("AMM obligation uptime by day (%)", lines=uptime_lines, y_label="%")
-        ),
-        "spread": Markup(
-            time_chart(
-                "AMM quoted spread by day (bps, time-weighted)", lines=spread_lines, y_label="bps"
-            )
-        ),
+        "uptime": Markup(uptime),
+        "spread": Markup(spread),
         "typology": Markup(typology),
         "outcome": Markup(outcome),
     }

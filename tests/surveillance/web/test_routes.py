@@ -461,3 +461,57 @@ def test_dashboard_shows_obligation_uptime_and_alert_counts(client_for: Client) 
     # The AMM quotes both sides within terms from 10:00 to the end of the day: 14 of 24 h.
     assert "58.3%" in page and "below obligation" in page
     assert "FR_TRADING_AHEAD" in page and "<svg" in page
+
+
+# ----------------------------------------------------------------------------- evidence
+
+
+@pytest.fixture
+def signed_app(web_env: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The app with an evidence signing key, as ``mmsurv serve --signing-key`` starts it."""
+    from surveillance.evidence.keys import generate_keypair
+
+    monkeypatch.delenv("MMSURV_SIGNING_KEY", raising=False)
+    keys = generate_keypair(web_env.root / "keys")
+    application = create_app(web_env.settings, https_only=False, signing_key=keys.private_key)
+    yield application
+    application.state.cases.dispose()
+
+
+def _signed_in(app: Any, username: str) -> TestClient:
+    client = TestClient(app, follow_redirects=False)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+    assert token
+    client.post(
+        "/login", data={"username": username, "password": PASSWORD, "csrf_token": token.group(1)}
+    )
+    return client
+
+
+def test_reviewer_exports_a_signed_pack_and_the_export_is_audited(signed_app: Any, h: Any) -> None:
+    import io
+    import zipfile
+
+    case_id = h.case_id(MEDIUM)
+    client = _signed_in(signed_app, "rev")
+    url = f"/cases/{case_id}"
+    assert 'id="export-pack"' in client.get(url).text
+    response = _post(client, f"{url}/export", url)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+    assert "manifest.json" in names and "manifest.sig" in names
+    assert "evidence.exported" in client.get(url).text
+
+
+def test_analyst_cannot_export_evidence(signed_app: Any, h: Any) -> None:
+    case_id = h.case_id(MEDIUM)
+    client = _signed_in(signed_app, "ana")
+    url = f"/cases/{case_id}"
+    assert 'id="export-pack"' not in client.get(url).text
+    assert _post(client, f"{url}/export", url).status_code == 403
+
+
+def test_without_a_signing_key_export_is_not_offered(client_for: Client, h: Any) -> None:
+    page = client_for("rev").get(f"/cases/{h.case_id(MEDIUM)}").text
+    assert 'id="export-pack"' not in page and 'id="export-unavailable"' in page
