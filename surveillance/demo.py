@@ -12,13 +12,16 @@ from collections.abc import Callable
 
 from surveillance import settings as settings_module
 from surveillance.settings import Settings
+from surveillance.web.demo import demo_step as web_step
 
 DEMO_DAY = dt.date(2026, 3, 2)
 
 Step = Callable[[Settings, dt.date], None]
 
 #: The demo's steps, in pipeline order.
-STEPS: list[tuple[str, Step]] = []
+STEPS: list[tuple[str, Step]] = [
+    ("web app: work the cases in a browser", web_step),
+]
 
 
 def main() -> None:
