@@ -12,7 +12,6 @@ import shlex
 from pathlib import Path
 
 from surveillance import storage
-from surveillance.cases.demo import DEMO_USERS, demo_password
 from surveillance.cases.views import CaseFilter
 from surveillance.evidence.keys import PRIVATE_KEY_FILE
 from surveillance.settings import Settings
@@ -32,6 +31,8 @@ def _demo_signing_key(settings: Settings) -> Path | None:
 
 def demo_step(settings: Settings, day: dt.date) -> None:
     """Check the web app starts over the demo's data; print the URL and demo users."""
+    # The demo users are the case step's (surveillance.cases.demo creates them).
+    from surveillance.cases.demo import DEMO_USERS, demo_password
     from surveillance.web.app import create_app
 
     key = _demo_signing_key(settings)
