@@ -1,0 +1,1710 @@
+"""Every row-level rule of the venue export contract, as a registry of vectorised checks.
+
+Each :class:`Rule` has a stable reason code (``orders.duplicate_seq``), the dataset
+whose rows it flags, a one-sentence description (``docs/contract-rules.md`` documents
+every code) and a check that returns one violation row per offending row, in the
+columns of :data:`VIOLATION_COLUMNS`. A row may violate several rules; a rule flags a
+row at most once.
+
+Speed matters: ingest must validate a ten-million-event day in seconds. Every check is
+numpy over whole columns; the expensive preparations (enum codes, the engine order by
+``(symbol, seq)``, the order-life order by ``(symbol, order_id, seq)``, the join of
+FILL rows to trades) are computed once per :class:`LandingDay` and shared by all rules.
+
+Where rules would cascade, the later rule steps aside: a conditional rule skips rows
+whose enum or required value is already invalid, trade reconciliation checks prices,
+sides and ids only for trades with exactly two fills (the others are flagged by
+``trades.fill_count``), and so on. Each defect is reported where it is, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from surveillance.contract import (
+    Accounts,
+    Dataset,
+    EventType,
+    Instruments,
+    Liquidity,
+    Orders,
+    OrderType,
+    ReferencePrices,
+    Side,
+    Trades,
+)
+from surveillance.days import day_bounds
+from surveillance.validate.reader import FILE_COLUMN, ROW_COLUMN, LandingDay
+
+VIOLATION_COLUMNS = [
+    "rule",
+    "dataset",
+    "file",
+    "row",
+    "column",
+    "expected",
+    "found",
+    "symbol",
+    "order_id",
+    "trade_id",
+    "seq",
+]
+
+#: Tick and lot multiples: ``value / increment`` may be off an integer by this many
+#: increments plus a relative part, which absorbs binary floating point (0.1 + 0.2)
+#: and sums of fills without letting a real half tick through.
+MULTIPLE_ATOL = 1e-6
+MULTIPLE_RTOL = 1e-12
+#: Equality of two quantities or prices that should be the same number (a fill and its
+#: trade, leaves before and after a fill): relative tolerance.
+EQUAL_RTOL = 1e-9
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One contract rule: a stable code, the dataset it flags, what it checks, the check."""
+
+    code: str
+    dataset: str
+    description: str
+    check: Callable[[LandingDay], pd.DataFrame]
+
+    def __call__(self, day: LandingDay) -> pd.DataFrame:
+        return self.check(day)
+
+
+def _violation_template() -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in VIOLATION_COLUMNS})
+    frame["row"] = frame["row"].astype("int64")
+    frame["seq"] = frame["seq"].astype("Int64")
+    return frame
+
+
+_EMPTY = _violation_template()
+
+
+def _empty_violations() -> pd.DataFrame:
+    # Most rules find nothing on most days: copying a template is far cheaper than
+    # building an empty frame column by column, dozens of times per day.
+    return _EMPTY.copy()
+
+
+# --------------------------------------------------------------------------------------
+# Shared preparation, computed once per day.
+# --------------------------------------------------------------------------------------
+
+
+def _context(day: LandingDay) -> _Context:
+    ctx = day._memo.get("rules.context")
+    if ctx is None:
+        ctx = _Context(day)
+        day._memo["rules.context"] = ctx
+    return ctx
+
+
+def _codes(series: pd.Series) -> np.ndarray:
+    """Integer codes of a string column (-1 for null), categorical or not."""
+    if not isinstance(series.dtype, pd.CategoricalDtype):
+        series = series.astype("category")
+    return np.asarray(series.cat.codes.to_numpy(), dtype=np.int64)
+
+
+def _categories(series: pd.Series) -> pd.Index:
+    if not isinstance(series.dtype, pd.CategoricalDtype):
+        series = series.astype("category")
+    return series.cat.categories
+
+
+def _category_lookup(series: pd.Series, per_category: np.ndarray, missing: Any) -> np.ndarray:
+    """``per_category[code]`` for each row, ``missing`` where the value is null."""
+    codes = _codes(series)
+    table = np.append(per_category, np.array([missing], dtype=per_category.dtype))
+    return table[np.where(codes < 0, len(per_category), codes)]
+
+
+def _enum_index(series: pd.Series, enum: type[StrEnum]) -> np.ndarray:
+    """Position of each value in ``enum`` (int8); -1 for null or not a member."""
+    members = [m.value for m in enum]
+    cats = _categories(series)
+    per_cat = np.array([members.index(c) if c in members else -1 for c in cats], dtype=np.int8)
+    return _category_lookup(series, per_cat, -1)
+
+
+def _membership(series: pd.Series, known: pd.Series) -> np.ndarray:
+    """Whether each (non-null) value of ``series`` is among the values of ``known``."""
+    cats = _categories(series)
+    per_cat = np.asarray(pd.Index(cats).isin(known.dropna().astype("str")), dtype=bool)
+    return _category_lookup(series, per_cat, True)
+
+
+def _floats(series: pd.Series) -> np.ndarray:
+    return np.asarray(series.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+
+
+def _ints(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Values (0 where null) and validity of an integer column."""
+    if series.dtype == np.int64:
+        values = series.to_numpy()
+        return values, np.ones(len(values), dtype=bool)
+    valid = ~np.asarray(series.isna().to_numpy(), dtype=bool)
+    return np.asarray(series.to_numpy(dtype=np.int64, na_value=0)), valid
+
+
+def _times(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Nanoseconds since the epoch (0 where null) and validity of a timestamp column."""
+    values = np.asarray(series.to_numpy(dtype="datetime64[ns]")).view(np.int64)
+    valid = values != np.iinfo(np.int64).min
+    return np.where(valid, values, 0), valid
+
+
+def _null_strings(series: pd.Series) -> np.ndarray:
+    """Null or empty string: an id that is "" identifies nothing."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        cats = series.cat.categories
+        per_cat = np.asarray(pd.Series(cats).str.len().to_numpy() == 0, dtype=bool)
+        return _category_lookup(series, per_cat, True)
+    missing = np.asarray(series.isna().to_numpy(), dtype=bool)
+    lengths = series.str.len().to_numpy(dtype=np.float64, na_value=0.0)
+    return missing | (lengths == 0)
+
+
+def _is_multiple(values: np.ndarray, increment: np.ndarray) -> np.ndarray:
+    ratio = values / increment
+    return np.abs(ratio - np.rint(ratio)) <= MULTIPLE_ATOL + MULTIPLE_RTOL * np.abs(ratio)
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.abs(a - b) <= EQUAL_RTOL * np.maximum(np.abs(a), np.abs(b))
+
+
+def _positive(values: np.ndarray) -> np.ndarray:
+    return np.isfinite(values) & (values > 0)
+
+
+def _group_starts(keys: np.ndarray) -> np.ndarray:
+    """Boolean: row starts a new run of equal ``keys`` (keys already sorted)."""
+    starts = np.ones(len(keys), dtype=bool)
+    if len(keys) > 1:
+        starts[1:] = keys[1:] != keys[:-1]
+    return starts
+
+
+def _sort_pairs(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
+    """Stable permutation ordering rows by (primary, secondary), both int64."""
+    if len(primary) < 2:
+        return np.arange(len(primary))
+    # Venues usually export in engine order already: verifying is far cheaper than sorting.
+    same = primary[1:] == primary[:-1]
+    ordered = (primary[1:] > primary[:-1]) | (same & (secondary[1:] >= secondary[:-1]))
+    if ordered.all():
+        return np.arange(len(primary))
+    return np.lexsort((secondary, primary))
+
+
+class _Context:
+    """Arrays derived from a day once and shared by every rule."""
+
+    def __init__(self, day: LandingDay) -> None:
+        self.day = day
+        self.start, self.end = (int(t.value) for t in day_bounds(day.day))
+
+    def frame(self, dataset: str) -> pd.DataFrame:
+        return self.day.tables[dataset]
+
+    @cached_property
+    def orders(self) -> _OrderArrays:
+        return _OrderArrays(self)
+
+    @cached_property
+    def fills(self) -> _FillJoin:
+        return _FillJoin(self)
+
+    @cached_property
+    def instrument_rows(self) -> pd.DataFrame:
+        """First row per symbol of the instruments snapshot (duplicates are flagged)."""
+        frame = self.frame(Instruments.name)
+        frame = frame[frame[Instruments.symbol].notna()]
+        return frame.drop_duplicates(subset=Instruments.symbol, keep="first").set_index(
+            frame[Instruments.symbol].astype("str").drop_duplicates(keep="first").to_numpy()
+        )
+
+    def increments(self, symbols: pd.Series, column: str) -> np.ndarray:
+        """Per row, the instrument's tick or lot size (NaN if unknown or invalid)."""
+        per_symbol = self.instrument_rows[column].astype("float64")
+        cats = _categories(symbols)
+        per_cat = per_symbol.reindex(pd.Index(cats).astype("str")).to_numpy(dtype=np.float64)
+        per_cat = np.where(_positive(per_cat), per_cat, np.nan)
+        return _category_lookup(symbols, per_cat, np.nan)
+
+
+class _OrderArrays:
+    """The orders journal as numpy arrays, with its two sort orders."""
+
+    def __init__(self, ctx: _Context) -> None:
+        frame = ctx.frame(Orders.name)
+        self.frame = frame
+        self.n = len(frame)
+        self.event = _enum_index(frame[Orders.event_type], EventType)
+        self.side = _enum_index(frame[Orders.side], Side)
+        self.order_type = _enum_index(frame[Orders.order_type], OrderType)
+        self.liquidity = _enum_index(frame[Orders.liquidity], Liquidity)
+        self.symbol = _codes(frame[Orders.symbol])
+        self.account = _codes(frame[Orders.account_id])
+        self.seq, self.seq_valid = _ints(frame[Orders.seq])
+        self.time, self.time_valid = _times(frame[Orders.event_time])
+        self.price = _floats(frame[Orders.price])
+        self.quantity = _floats(frame[Orders.quantity])
+        self.leaves = _floats(frame[Orders.leaves_quantity])
+        self.fill_price = _floats(frame[Orders.fill_price])
+        self.fill_quantity = _floats(frame[Orders.fill_quantity])
+
+    @cached_property
+    def order_code(self) -> np.ndarray:
+        """An integer per distinct ``(symbol, order_id)``; -1 where either is null."""
+        ids = self.frame[Orders.order_id]
+        codes, _uniques = pd.factorize(ids, use_na_sentinel=True)
+        codes = np.asarray(codes, dtype=np.int64)
+        n_symbols = max(len(_categories(self.frame[Orders.symbol])), 1)
+        valid = (codes >= 0) & (self.symbol >= 0)
+        return np.where(valid, codes * n_symbols + self.symbol, -1)
+
+    @cached_property
+    def engine(self) -> np.ndarray:
+        """Rows with a symbol and a seq, in engine order: by (symbol, seq), stable."""
+        keep = np.flatnonzero((self.symbol >= 0) & self.seq_valid)
+        perm = _sort_pairs(self.symbol[keep], self.seq[keep])
+        return keep[perm]
+
+    @cached_property
+    def life(self) -> np.ndarray:
+        """Rows with an order key and a seq, by (symbol, order_id, seq): each order's life."""
+        engine = self.engine
+        keys = self.order_code[engine]
+        engine = engine[keys >= 0]
+        keys = keys[keys >= 0]
+        perm = np.argsort(keys, kind="stable")
+        return engine[perm]
+
+    @cached_property
+    def life_first(self) -> np.ndarray:
+        """Boolean over ``life``: the row is its order's first event."""
+        return _group_starts(self.order_code[self.life])
+
+    def previous_in_life(self) -> tuple[np.ndarray, np.ndarray]:
+        """Rows (in ``life``) that have a previous event of the same order, and that event."""
+        life = self.life
+        has_prev = ~self.life_first
+        return life[has_prev], life[np.flatnonzero(has_prev) - 1]
+
+
+class _FillJoin:
+    """FILL rows of orders matched to trades on (symbol, trade_id)."""
+
+    def __init__(self, ctx: _Context) -> None:
+        orders = ctx.frame(Orders.name)
+        trades = ctx.frame(Trades.name)
+        o = ctx.orders
+        fill_rows = np.flatnonzero((o.event == _position(EventType.FILL)) & (o.symbol >= 0))
+        o_ids = orders[Orders.trade_id].iloc[fill_rows]
+        fill_rows = fill_rows[~_null_strings(o_ids)]
+        o_ids = orders[Orders.trade_id].iloc[fill_rows]
+        t_symbol = _category_lookup(
+            trades[Trades.symbol],
+            np.asarray(
+                pd.Index(_categories(orders[Orders.symbol])).get_indexer(
+                    _categories(trades[Trades.symbol])
+                ),
+                dtype=np.int64,
+            ),
+            -1,
+        )
+        t_ids = trades[Trades.trade_id]
+        t_valid = ~_null_strings(t_ids)
+        both = pd.concat(
+            [t_ids.reset_index(drop=True), o_ids.reset_index(drop=True)], ignore_index=True
+        )
+        codes, _uniques = pd.factorize(both, use_na_sentinel=True)
+        codes = np.asarray(codes, dtype=np.int64)
+        n_symbols = max(len(_categories(orders[Orders.symbol])), 1) + 1
+        t_code = codes[: len(trades)]
+        f_code = codes[len(trades) :]
+        # Trade keys whose symbol never occurs in orders get a symbol slot of their own,
+        # so they match no fill.
+        t_sym = np.where(t_symbol >= 0, t_symbol, n_symbols - 1)
+        self.trade_key = np.where(t_valid, t_code * n_symbols + t_sym, -1)
+        self.fill_rows = fill_rows
+        self.fill_key = f_code * n_symbols + o.symbol[fill_rows]
+        order = np.argsort(self.fill_key, kind="stable")
+        self.fill_sorted_rows = fill_rows[order]
+        self.fill_sorted_key = self.fill_key[order]
+        lo = np.searchsorted(self.fill_sorted_key, self.trade_key, side="left")
+        hi = np.searchsorted(self.fill_sorted_key, self.trade_key, side="right")
+        self.trade_valid = t_valid
+        self.count = np.where(t_valid, hi - lo, -1)
+        self.lo = lo
+        known = np.unique(self.trade_key[t_valid])
+        pos = np.searchsorted(known, self.fill_key)
+        pos = np.minimum(pos, max(len(known) - 1, 0))
+        self.fill_has_trade = (
+            known[pos] == self.fill_key if len(known) else np.zeros(len(fill_rows), dtype=bool)
+        )
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Trades (rows) with exactly two fills, and their first and second fill rows."""
+        trades = np.flatnonzero(self.count == 2)
+        first = self.fill_sorted_rows[self.lo[trades]]
+        second = self.fill_sorted_rows[self.lo[trades] + 1]
+        return trades, first, second
+
+
+def _position(member: StrEnum) -> int:
+    """Position of an enum member in its enum: the value :func:`_enum_index` gives it."""
+    return [m.value for m in type(member)].index(member.value)
+
+
+_NEW = _position(EventType.NEW)
+_REPLACE = _position(EventType.REPLACE)
+_CANCEL = _position(EventType.CANCEL)
+_FILL = _position(EventType.FILL)
+_EXPIRE = _position(EventType.EXPIRE)
+_REJECT = _position(EventType.REJECT)
+_EVENT_NAMES = np.array([m.value for m in EventType] + ["invalid"], dtype=object)
+_BUY = _position(Side.BUY)
+_SELL = _position(Side.SELL)
+_LIMIT = _position(OrderType.LIMIT)
+_MARKET = _position(OrderType.MARKET)
+_MAKER = _position(Liquidity.MAKER)
+_TAKER = _position(Liquidity.TAKER)
+
+
+# --------------------------------------------------------------------------------------
+# Building violation rows.
+# --------------------------------------------------------------------------------------
+
+
+def _text(values: Any) -> np.ndarray:
+    """Short human strings for values (floats in shortest round-trip form)."""
+    if isinstance(values, pd.Series):
+        values = values.array
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        out = values.astype(str)
+        return np.where(np.isnan(values), "null", out).astype(object)
+    series = pd.Series(values, dtype=None)
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        text = series.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    else:
+        text = series.astype("str")
+    return np.asarray(text.to_numpy(dtype=object, na_value="null"), dtype=object)
+
+
+def _strings_at(series: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """The values at ``rows`` as Python strings, ``None`` where null."""
+    taken = series.iloc[rows]
+    values = np.array(taken.astype(object).to_numpy(), dtype=object)
+    missing = np.asarray(taken.isna().to_numpy(), dtype=bool)
+    values[missing] = None
+    return values
+
+
+def _hits(
+    ctx: _Context,
+    dataset: str,
+    rows: np.ndarray,
+    *,
+    column: str | np.ndarray,
+    expected: str | np.ndarray,
+    found: Any,
+    order_rows: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Violation rows (without ``rule``/``dataset``) for ``rows`` of ``dataset``.
+
+    ``order_rows`` names, for a trades violation, the orders row (a fill) that shows the
+    problem, so the violation can carry its order_id and seq.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    if not len(rows):
+        return _empty_hits()
+    frame = ctx.frame(dataset)
+    n = len(rows)
+    out: dict[str, Any] = {
+        "file": _strings_at(frame[FILE_COLUMN], rows),
+        "row": frame[ROW_COLUMN].to_numpy()[rows],
+        "column": np.full(n, column, dtype=object) if isinstance(column, str) else column,
+        "expected": np.full(n, expected, dtype=object) if isinstance(expected, str) else expected,
+        "found": np.full(n, found, dtype=object) if isinstance(found, str) else _text(found),
+    }
+    none = np.full(n, None, dtype=object)
+    out["symbol"] = _strings_at(frame["symbol"], rows) if "symbol" in frame.columns and n else none
+    if dataset == Orders.name:
+        out["order_id"] = _strings_at(frame[Orders.order_id], rows)
+        out["trade_id"] = _strings_at(frame[Orders.trade_id], rows)
+        out["seq"] = pd.array(frame[Orders.seq].iloc[rows].to_numpy(), dtype="Int64")
+    elif dataset == Trades.name:
+        out["trade_id"] = _strings_at(frame[Trades.trade_id], rows)
+        if order_rows is not None:
+            orders = ctx.frame(Orders.name)
+            out["order_id"] = _strings_at(orders[Orders.order_id], order_rows)
+            out["seq"] = pd.array(orders[Orders.seq].iloc[order_rows].to_numpy(), dtype="Int64")
+    result = pd.DataFrame(
+        {c: out.get(c, none) for c in VIOLATION_COLUMNS if c not in ("rule", "dataset")}
+    )
+    if "seq" not in out:
+        result["seq"] = pd.array([None] * n, dtype="Int64")
+    return result
+
+
+#: One column check for :func:`_multi`: (column, failing mask, expected, found values).
+_ColumnCheck = tuple[str, np.ndarray, "str | np.ndarray", Any]
+
+
+def _multi(ctx: _Context, dataset: str, checks: Sequence[_ColumnCheck]) -> pd.DataFrame:
+    """One violation per row failing any of several column checks.
+
+    ``checks`` are ``(column, failing mask, expected, values)``; a row failing several
+    names them all in ``column`` and reports the first one's expected and found.
+    """
+    if not checks:
+        return _empty_hits()
+    masks = np.column_stack([c[1] for c in checks])
+    rows = np.flatnonzero(masks.any(axis=1))
+    if not len(rows):
+        return _empty_hits()
+    failing = masks[rows]
+    first = failing.argmax(axis=1)
+    pattern = (failing.astype(np.int64) << np.arange(len(checks), dtype=np.int64)).sum(axis=1)
+    names = {
+        int(p): ", ".join(checks[j][0] for j in range(len(checks)) if (int(p) >> j) & 1)
+        for p in np.unique(pattern)
+    }
+    column = np.array([names[int(p)] for p in pattern], dtype=object) if len(names) > 1 else None
+    expected = np.empty(len(rows), dtype=object)
+    found = np.empty(len(rows), dtype=object)
+    for j, (_, _, exp, values) in enumerate(checks):
+        pick = first == j
+        if not pick.any():
+            continue
+        expected[pick] = exp if isinstance(exp, str) else np.asarray(exp)[rows[pick]]
+        if isinstance(values, str):
+            found[pick] = values
+        else:
+            vals = values.iloc[rows[pick]] if isinstance(values, pd.Series) else values[rows[pick]]
+            found[pick] = _text(vals)
+    return _hits(
+        ctx,
+        dataset,
+        rows,
+        column=column if column is not None else names[int(pattern[0])],
+        expected=expected,
+        found=found,
+    )
+
+
+_EMPTY_HITS = _EMPTY.drop(columns=["rule", "dataset"])
+
+
+def _empty_hits() -> pd.DataFrame:
+    return _EMPTY_HITS.copy()
+
+
+# --------------------------------------------------------------------------------------
+# The registry.
+# --------------------------------------------------------------------------------------
+
+_REGISTRY: list[Rule] = []
+
+
+def _register(
+    code: str, dataset: str, description: str
+) -> Callable[[Callable[[_Context], pd.DataFrame]], Callable[[_Context], pd.DataFrame]]:
+    def decorate(fn: Callable[[_Context], pd.DataFrame]) -> Callable[[_Context], pd.DataFrame]:
+        def check(day: LandingDay) -> pd.DataFrame:
+            ctx = _context(day)
+            hits = fn(ctx) if len(ctx.frame(dataset)) else _empty_hits()
+            if not len(hits):
+                return _empty_violations()
+            hits.insert(0, "dataset", dataset)
+            hits.insert(0, "rule", code)
+            return hits[VIOLATION_COLUMNS].reset_index(drop=True)
+
+        check.__name__ = f"check_{code.replace('.', '_')}"
+        check.__doc__ = description
+        _REGISTRY.append(Rule(code, dataset, description, check))
+        return fn
+
+    return decorate
+
+
+# Generic rules: required values and enumerations, for every dataset of the contract.
+
+
+def _required_rule(dataset: type[Dataset]) -> None:
+    specs = [s for s in dataset.columns() if s.required and not s.nullable]
+
+    def check(ctx: _Context) -> pd.DataFrame:
+        frame = ctx.frame(dataset.name)
+        checks: list[_ColumnCheck] = []
+        for spec in specs:
+            series = frame[spec.name]
+            if pa.types.is_string(spec.type) and spec.allowed is None:
+                missing = _null_strings(series)
+            else:
+                missing = np.asarray(series.isna().to_numpy(), dtype=bool)
+            checks.append((spec.name, missing, "a value", "null"))
+        return _multi(ctx, dataset.name, checks)
+
+    names = ", ".join(s.name for s in specs)
+    _register(
+        f"{dataset.name}.null_required",
+        dataset.name,
+        f"Required values ({names}) are not null, NaN or an empty string.",
+    )(check)
+
+
+def _enum_rule(dataset: type[Dataset], column: str) -> None:
+    spec = dataset.spec(column)
+    allowed = spec.allowed or ()
+
+    def check(ctx: _Context) -> pd.DataFrame:
+        series = ctx.frame(dataset.name)[column]
+        cats = _categories(series)
+        per_cat = np.asarray(~pd.Index(cats).isin(allowed), dtype=bool)
+        bad = _category_lookup(series, per_cat, False)
+        rows = np.flatnonzero(bad)
+        return _hits(
+            ctx,
+            dataset.name,
+            rows,
+            column=column,
+            expected="one of " + ", ".join(allowed),
+            found=series.iloc[rows],
+        )
+
+    _register(
+        f"{dataset.name}.invalid_{column}",
+        dataset.name,
+        f"{column} is one of {', '.join(allowed)}"
+        + (" (or null)." if spec.nullable or not spec.required else "."),
+    )(check)
+
+
+for _dataset in (Orders, Trades, Accounts, Instruments, ReferencePrices):
+    _required_rule(_dataset)
+    for _spec in _dataset.columns():
+        if _spec.allowed is not None:
+            _enum_rule(_dataset, _spec.name)
+
+
+# Orders: values by event and order type.
+
+
+@_register(
+    "orders.price_by_order_type",
+    Orders.name,
+    "price is set for a LIMIT order and null for a MARKET order.",
+)
+def _price_by_order_type(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    has_price = ~np.isnan(o.price)
+    return _multi(
+        ctx,
+        Orders.name,
+        [
+            (Orders.price, (o.order_type == _LIMIT) & ~has_price, "set for a LIMIT order", "null"),
+            (
+                Orders.price,
+                (o.order_type == _MARKET) & has_price,
+                "null for a MARKET order",
+                o.price,
+            ),
+        ],
+    )
+
+
+@_register(
+    "orders.fill_fields",
+    Orders.name,
+    "fill_price, fill_quantity, trade_id and liquidity are set on FILL events and null on all others.",
+)
+def _fill_fields(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    frame = ctx.frame(Orders.name)
+    is_fill = o.event == _FILL
+    other = (o.event >= 0) & ~is_fill
+    present = {
+        Orders.fill_price: ~np.isnan(o.fill_price),
+        Orders.fill_quantity: ~np.isnan(o.fill_quantity),
+        Orders.trade_id: ~_null_strings(frame[Orders.trade_id]),
+        Orders.liquidity: np.asarray(frame[Orders.liquidity].notna().to_numpy(), dtype=bool),
+    }
+    expected_other = np.array(["null on " + e for e in _EVENT_NAMES], dtype=object)[o.event]
+    checks: list[_ColumnCheck] = []
+    for column, mask in present.items():
+        checks.append((column, is_fill & ~mask, "set on FILL", "null"))
+        checks.append((column, other & mask, expected_other, frame[column]))
+    return _multi(ctx, Orders.name, checks)
+
+
+@_register(
+    "orders.gateway_time_on_engine_event",
+    Orders.name,
+    "gateway_time is null on FILL and EXPIRE events (they originate in the engine).",
+)
+def _gateway_on_engine_event(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    gateway = ctx.frame(Orders.name)[Orders.gateway_time]
+    has = np.asarray(gateway.notna().to_numpy(), dtype=bool)
+    rows = np.flatnonzero(has & ((o.event == _FILL) | (o.event == _EXPIRE)))
+    return _hits(
+        ctx,
+        Orders.name,
+        rows,
+        column=Orders.gateway_time,
+        expected="null on FILL and EXPIRE",
+        found=gateway.iloc[rows],
+    )
+
+
+@_register(
+    "orders.gateway_after_event",
+    Orders.name,
+    "gateway_time, when set, is not later than event_time.",
+)
+def _gateway_after_event(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    gateway, valid = _times(ctx.frame(Orders.name)[Orders.gateway_time])
+    rows = np.flatnonzero(valid & o.time_valid & (gateway > o.time))
+    event_text = _text(ctx.frame(Orders.name)[Orders.event_time].iloc[rows])
+    return _hits(
+        ctx,
+        Orders.name,
+        rows,
+        column=Orders.gateway_time,
+        expected=np.array([f"at or before event_time {t}" for t in event_text], dtype=object),
+        found=ctx.frame(Orders.name)[Orders.gateway_time].iloc[rows],
+    )
+
+
+# Orders: positive values, tick and lot multiples.
+
+
+@_register(
+    "orders.nonpositive_price",
+    Orders.name,
+    "price and fill_price, when set, are finite and greater than 0.",
+)
+def _orders_nonpositive_price(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    return _multi(
+        ctx,
+        Orders.name,
+        [
+            (c, ~np.isnan(v) & ~_positive(v), "> 0", v)
+            for c, v in ((Orders.price, o.price), (Orders.fill_price, o.fill_price))
+        ],
+    )
+
+
+@_register(
+    "orders.nonpositive_quantity",
+    Orders.name,
+    "quantity and fill_quantity, when set, are finite and greater than 0.",
+)
+def _orders_nonpositive_quantity(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    return _multi(
+        ctx,
+        Orders.name,
+        [
+            (c, ~np.isnan(v) & ~_positive(v), "> 0", v)
+            for c, v in ((Orders.quantity, o.quantity), (Orders.fill_quantity, o.fill_quantity))
+        ],
+    )
+
+
+@_register(
+    "orders.leaves_out_of_range",
+    Orders.name,
+    "leaves_quantity is finite, at least 0 and at most quantity.",
+)
+def _leaves_out_of_range(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    leaves, quantity = o.leaves, o.quantity
+    above = ~np.isnan(quantity) & (leaves > quantity * (1 + EQUAL_RTOL))
+    bad = ~np.isnan(leaves) & (~np.isfinite(leaves) | (leaves < 0) | above)
+    rows = np.flatnonzero(bad)
+    expected = np.array(
+        [f"between 0 and quantity {q}" for q in _text(quantity[rows])], dtype=object
+    )
+    return _hits(
+        ctx, Orders.name, rows, column=Orders.leaves_quantity, expected=expected, found=leaves[rows]
+    )
+
+
+def _off_increment(
+    ctx: _Context,
+    dataset: str,
+    columns: Sequence[tuple[str, np.ndarray]],
+    increment_column: str,
+) -> pd.DataFrame:
+    frame = ctx.frame(dataset)
+    increment = ctx.increments(frame["symbol"], increment_column)
+    known = ~np.isnan(increment)
+    expected = np.array(
+        [f"multiple of {increment_column} {t}" for t in _text(increment)], dtype=object
+    )
+    checks: list[_ColumnCheck] = []
+    for column, values in columns:
+        checkable = known & _positive(values)
+        bad = np.zeros(len(values), dtype=bool)
+        bad[checkable] = ~_is_multiple(values[checkable], increment[checkable])
+        checks.append((column, bad, expected, values))
+    return _multi(ctx, dataset, checks)
+
+
+@_register(
+    "orders.off_tick",
+    Orders.name,
+    "price and fill_price are multiples of the instrument's tick_size.",
+)
+def _orders_off_tick(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    return _off_increment(
+        ctx,
+        Orders.name,
+        [(Orders.price, o.price), (Orders.fill_price, o.fill_price)],
+        Instruments.tick_size,
+    )
+
+
+@_register(
+    "orders.off_lot",
+    Orders.name,
+    "quantity, leaves_quantity and fill_quantity are multiples of the instrument's lot_size.",
+)
+def _orders_off_lot(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    return _off_increment(
+        ctx,
+        Orders.name,
+        [
+            (Orders.quantity, o.quantity),
+            (Orders.leaves_quantity, o.leaves),
+            (Orders.fill_quantity, o.fill_quantity),
+        ],
+        Instruments.lot_size,
+    )
+
+
+# Times.
+
+
+def _outside_day(ctx: _Context, dataset: str) -> pd.DataFrame:
+    series = ctx.frame(dataset)["event_time"]
+    times, valid = _times(series)
+    rows = np.flatnonzero(valid & ((times < ctx.start) | (times >= ctx.end)))
+    day = ctx.day.day.isoformat()
+    return _hits(
+        ctx,
+        dataset,
+        rows,
+        column="event_time",
+        expected=f"within {day} UTC",
+        found=series.iloc[rows],
+    )
+
+
+def _outside_day_rule(dataset: type[Dataset]) -> None:
+    def check(ctx: _Context) -> pd.DataFrame:
+        return _outside_day(ctx, dataset.name)
+
+    _register(
+        f"{dataset.name}.event_time_outside_day",
+        dataset.name,
+        "event_time lies within the partition's UTC day [00:00, 24:00).",
+    )(check)
+
+
+for _dataset in (Orders, Trades, ReferencePrices):
+    _outside_day_rule(_dataset)
+
+
+# Orders: sequence numbers.
+
+
+@_register(
+    "orders.duplicate_seq",
+    Orders.name,
+    "seq is unique within (symbol, day); every repeat after the first occurrence is flagged.",
+)
+def _duplicate_seq(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    engine = o.engine
+    same = np.zeros(len(engine), dtype=bool)
+    if len(engine) > 1:
+        same[1:] = (o.symbol[engine[1:]] == o.symbol[engine[:-1]]) & (
+            o.seq[engine[1:]] == o.seq[engine[:-1]]
+        )
+    positions = np.flatnonzero(same)
+    # The first occurrence of each run of equal (symbol, seq) is where the run starts.
+    run_start = np.maximum.accumulate(np.where(~same, np.arange(len(engine)), 0))
+    rows = engine[positions]
+    firsts = engine[run_start[positions]]
+    frame = ctx.frame(Orders.name)
+    where = [
+        f"seq {s} already at {f} row {r}"
+        for s, f, r in zip(
+            o.seq[rows],
+            _strings_at(frame[FILE_COLUMN], firsts),
+            frame[ROW_COLUMN].to_numpy()[firsts],
+            strict=True,
+        )
+    ]
+    return _hits(
+        ctx,
+        Orders.name,
+        rows,
+        column=Orders.seq,
+        expected="unique within symbol and day",
+        found=np.array(where, dtype=object),
+    )
+
+
+@_register(
+    "orders.event_time_decreasing",
+    Orders.name,
+    "event_time does not decrease in seq order within a symbol.",
+)
+def _event_time_decreasing(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    engine = o.engine
+    if len(engine) < 2:
+        return _empty_hits()
+    cur, prev = engine[1:], engine[:-1]
+    bad = (
+        (o.symbol[cur] == o.symbol[prev])
+        & o.time_valid[cur]
+        & o.time_valid[prev]
+        & (o.time[cur] < o.time[prev])
+    )
+    rows, before = cur[bad], prev[bad]
+    frame = ctx.frame(Orders.name)
+    prev_text = _text(frame[Orders.event_time].iloc[before])
+    expected = np.array(
+        [f"at or after {t} (seq {s})" for t, s in zip(prev_text, o.seq[before], strict=True)],
+        dtype=object,
+    )
+    return _hits(
+        ctx,
+        Orders.name,
+        rows,
+        column=Orders.event_time,
+        expected=expected,
+        found=frame[Orders.event_time].iloc[rows],
+    )
+
+
+@_register(
+    "orders.seq_not_increasing_in_file",
+    Orders.name,
+    "Within each file, a symbol's seq strictly increases in file order (the engine's order).",
+)
+def _seq_in_file(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    frame = ctx.frame(Orders.name)
+    keep = np.flatnonzero((o.symbol >= 0) & o.seq_valid)
+    files = _codes(frame[FILE_COLUMN])[keep]
+    n_symbols = int(o.symbol.max()) + 1 if len(o.symbol) else 1
+    key = files * n_symbols + o.symbol[keep]
+    perm = keep if np.all(key[1:] >= key[:-1]) else keep[np.argsort(key, kind="stable")]
+    if len(perm) < 2:
+        return _empty_hits()
+    key_sorted = (_codes(frame[FILE_COLUMN])[perm]) * n_symbols + o.symbol[perm]
+    cur, prev = perm[1:], perm[:-1]
+    bad = (key_sorted[1:] == key_sorted[:-1]) & (o.seq[cur] <= o.seq[prev])
+    rows, before = cur[bad], prev[bad]
+    expected = np.array([f"greater than {s} (previous row)" for s in o.seq[before]], dtype=object)
+    return _hits(
+        ctx, Orders.name, rows, column=Orders.seq, expected=expected, found=o.seq[rows].astype(str)
+    )
+
+
+# Orders: each order's life, in (symbol, order_id, seq) order.
+
+
+@_register(
+    "orders.first_event_not_new",
+    Orders.name,
+    "An order's first event of the day is NEW or REJECT.",
+)
+def _first_event(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    firsts = o.life[o.life_first]
+    event = o.event[firsts]
+    rows = firsts[(event >= 0) & (event != _NEW) & (event != _REJECT)]
+    return _hits(
+        ctx,
+        Orders.name,
+        rows,
+        column=Orders.event_type,
+        expected="NEW or REJECT as the order's first event",
+        found=_EVENT_NAMES[o.event[rows]],
+    )
+
+
+@_register(
+    "orders.event_after_terminal",
+    Orders.name,
+    "No event follows an order's terminal event (CANCEL, EXPIRE, REJECT, or any event "
+    "leaving leaves_quantity 0).",
+)
+def _after_terminal(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    life = o.life
+    event = o.event[life]
+    terminal = (event == _CANCEL) | (event == _EXPIRE) | (event == _REJECT) | (o.leaves[life] == 0)
+    positions = np.arange(len(life))
+    # Position of the latest terminal event at or before each row, within its order.
+    last_terminal = np.maximum.accumulate(np.where(terminal, positions, -1))
+    group_start = np.maximum.accumulate(np.where(o.life_first, positions, 0))
+    prior = np.zeros(len(life), dtype=np.int64) - 1
+    if len(life) > 1:
+        prior[1:] = last_terminal[:-1]
+    after = (prior >= group_start) & (prior >= 0)
+    pos = np.flatnonzero(after)
+    rows = life[pos]
+    # Name the order's first terminal event: the first one at or after its start.
+    first_terminal = _first_true_per_group(terminal, o.life_first)[pos]
+    term_rows = life[first_terminal]
+    found = np.array(
+        [
+            f"{e} at seq {s} after {t} at seq {ts}"
+            for e, s, t, ts in zip(
+                _EVENT_NAMES[o.event[rows]],
+                o.seq[rows],
+                _EVENT_NAMES[o.event[term_rows]],
+                o.seq[term_rows],
+                strict=True,
+            )
+        ],
+        dtype=object,
+    )
+    return _hits(
+        ctx,
+        Orders.name,
+        rows,
+        column=Orders.event_type,
+        expected="no event after the order's terminal event",
+        found=found,
+    )
+
+
+def _first_true_per_group(mask: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """For each position, the position of the first ``True`` of its group (or -1)."""
+    positions = np.arange(len(mask))
+    group = np.cumsum(starts) - 1
+    candidate = np.where(mask, positions, len(mask))
+    start_pos = np.flatnonzero(starts)
+    if not len(start_pos):
+        return np.zeros(0, dtype=np.int64)
+    first = np.minimum.reduceat(candidate, start_pos)
+    result = first[group]
+    return np.where(result < len(mask), result, -1)
+
+
+@_register(
+    "orders.terminal_leaves_nonzero",
+    Orders.name,
+    "leaves_quantity is 0 after CANCEL, EXPIRE and REJECT.",
+)
+def _terminal_leaves(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    terminal = (o.event == _CANCEL) | (o.event == _EXPIRE) | (o.event == _REJECT)
+    rows = np.flatnonzero(terminal & ~np.isnan(o.leaves) & (o.leaves != 0))
+    expected = np.array([f"0 after {e}" for e in _EVENT_NAMES[o.event[rows]]], dtype=object)
+    return _hits(
+        ctx,
+        Orders.name,
+        rows,
+        column=Orders.leaves_quantity,
+        expected=expected,
+        found=o.leaves[rows],
+    )
+
+
+@_register(
+    "orders.new_leaves_not_quantity",
+    Orders.name,
+    "On NEW, leaves_quantity equals quantity (nothing has executed yet).",
+)
+def _new_leaves(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    both = ~np.isnan(o.leaves) & ~np.isnan(o.quantity)
+    rows = np.flatnonzero((o.event == _NEW) & both & ~_close(o.leaves, o.quantity))
+    expected = np.array([f"quantity {q}" for q in _text(o.quantity[rows])], dtype=object)
+    return _hits(
+        ctx,
+        Orders.name,
+        rows,
+        column=Orders.leaves_quantity,
+        expected=expected,
+        found=o.leaves[rows],
+    )
+
+
+@_register(
+    "orders.leaves_increased",
+    Orders.name,
+    "leaves_quantity never increases from one event of an order to the next, except on REPLACE.",
+)
+def _leaves_increased(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    cur, prev = o.previous_in_life()
+    grew = o.leaves[cur] > o.leaves[prev] * (1 + EQUAL_RTOL)
+    bad = grew & (o.event[cur] != _REPLACE) & (o.event[cur] >= 0)
+    rows, before = cur[bad], prev[bad]
+    expected = np.array(
+        [
+            f"at most {v} (seq {s})"
+            for v, s in zip(_text(o.leaves[before]), o.seq[before], strict=True)
+        ],
+        dtype=object,
+    )
+    return _hits(
+        ctx,
+        Orders.name,
+        rows,
+        column=Orders.leaves_quantity,
+        expected=expected,
+        found=o.leaves[rows],
+    )
+
+
+@_register(
+    "orders.fill_leaves_mismatch",
+    Orders.name,
+    "A FILL reduces leaves_quantity by exactly its fill_quantity.",
+)
+def _fill_leaves(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    cur, prev = o.previous_in_life()
+    fills = (o.event[cur] == _FILL) & ~np.isnan(o.fill_quantity[cur])
+    cur, prev = cur[fills], prev[fills]
+    want = o.leaves[prev] - o.fill_quantity[cur]
+    scale = np.maximum(np.abs(o.quantity[cur]), np.abs(o.leaves[prev]))
+    bad = ~(np.abs(o.leaves[cur] - want) <= EQUAL_RTOL * np.nan_to_num(scale, nan=0.0) + 1e-12)
+    bad &= ~np.isnan(o.leaves[cur]) & ~np.isnan(o.leaves[prev])
+    rows, before = cur[bad], prev[bad]
+    expected = np.array(
+        [
+            f"{w} (leaves {lv} at seq {s} minus fill_quantity {f})"
+            for w, lv, s, f in zip(
+                _text(want[bad]),
+                _text(o.leaves[before]),
+                o.seq[before],
+                _text(o.fill_quantity[rows]),
+                strict=True,
+            )
+        ],
+        dtype=object,
+    )
+    return _hits(
+        ctx,
+        Orders.name,
+        rows,
+        column=Orders.leaves_quantity,
+        expected=expected,
+        found=o.leaves[rows],
+    )
+
+
+@_register(
+    "orders.quantity_changed",
+    Orders.name,
+    "An order's quantity changes only on REPLACE.",
+)
+def _quantity_changed(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    cur, prev = o.previous_in_life()
+    both = ~np.isnan(o.quantity[cur]) & ~np.isnan(o.quantity[prev])
+    bad = (
+        both
+        & (o.event[cur] >= 0)
+        & (o.event[cur] != _REPLACE)
+        & ~_close(o.quantity[cur], o.quantity[prev])
+    )
+    rows, before = cur[bad], prev[bad]
+    expected = np.array(
+        [
+            f"{q} (as at seq {s})"
+            for q, s in zip(_text(o.quantity[before]), o.seq[before], strict=True)
+        ],
+        dtype=object,
+    )
+    return _hits(
+        ctx, Orders.name, rows, column=Orders.quantity, expected=expected, found=o.quantity[rows]
+    )
+
+
+@_register(
+    "orders.attribute_changed",
+    Orders.name,
+    "account_id, side and order_type stay the same over an order's life.",
+)
+def _attribute_changed(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    frame = ctx.frame(Orders.name)
+    cur, prev = o.previous_in_life()
+    checks: list[_ColumnCheck] = []
+    for column, codes in (
+        (Orders.account_id, o.account),
+        (Orders.side, o.side),
+        (Orders.order_type, o.order_type),
+    ):
+        changed = np.zeros(o.n, dtype=bool)
+        changed[cur] = (codes[cur] != codes[prev]) & (codes[cur] >= 0) & (codes[prev] >= 0)
+        expected = np.full(o.n, None, dtype=object)
+        if changed.any():
+            before = np.zeros(o.n, dtype=np.int64)
+            before[cur] = prev
+            rows = np.flatnonzero(changed)
+            expected[rows] = [
+                f"{v} (as at seq {s})"
+                for v, s in zip(
+                    _strings_at(frame[column], before[rows]), o.seq[before[rows]], strict=True
+                )
+            ]
+        checks.append((column, changed, expected, frame[column]))
+    return _multi(ctx, Orders.name, checks)
+
+
+# References to the snapshots.
+
+
+def _unknown(
+    ctx: _Context, dataset: str, columns: Sequence[str], known: pd.Series, what: str
+) -> pd.DataFrame:
+    frame = ctx.frame(dataset)
+    checks: list[_ColumnCheck] = []
+    for column in columns:
+        series = frame[column]
+        bad = ~_membership(series, known)
+        checks.append((column, bad, f"an {what} listed in the day's snapshot", series))
+    return _multi(ctx, dataset, checks)
+
+
+def _known_accounts(ctx: _Context) -> pd.Series:
+    return ctx.frame(Accounts.name)[Accounts.account_id]
+
+
+def _known_symbols(ctx: _Context) -> pd.Series:
+    return ctx.frame(Instruments.name)[Instruments.symbol]
+
+
+@_register(
+    "orders.unknown_account",
+    Orders.name,
+    "account_id exists in the day's accounts snapshot.",
+)
+def _orders_unknown_account(ctx: _Context) -> pd.DataFrame:
+    return _unknown(ctx, Orders.name, [Orders.account_id], _known_accounts(ctx), "account")
+
+
+@_register(
+    "orders.unknown_symbol",
+    Orders.name,
+    "symbol exists in the day's instruments snapshot.",
+)
+def _orders_unknown_symbol(ctx: _Context) -> pd.DataFrame:
+    return _unknown(ctx, Orders.name, [Orders.symbol], _known_symbols(ctx), "instrument")
+
+
+@_register(
+    "trades.unknown_account",
+    Trades.name,
+    "buy_account_id and sell_account_id exist in the day's accounts snapshot.",
+)
+def _trades_unknown_account(ctx: _Context) -> pd.DataFrame:
+    return _unknown(
+        ctx,
+        Trades.name,
+        [Trades.buy_account_id, Trades.sell_account_id],
+        _known_accounts(ctx),
+        "account",
+    )
+
+
+@_register(
+    "trades.unknown_symbol",
+    Trades.name,
+    "symbol exists in the day's instruments snapshot.",
+)
+def _trades_unknown_symbol(ctx: _Context) -> pd.DataFrame:
+    return _unknown(ctx, Trades.name, [Trades.symbol], _known_symbols(ctx), "instrument")
+
+
+@_register(
+    "reference_prices.unknown_symbol",
+    ReferencePrices.name,
+    "symbol exists in the day's instruments snapshot.",
+)
+def _reference_unknown_symbol(ctx: _Context) -> pd.DataFrame:
+    return _unknown(
+        ctx, ReferencePrices.name, [ReferencePrices.symbol], _known_symbols(ctx), "instrument"
+    )
+
+
+# Trades: values and reconciliation with the FILL rows of orders.
+
+
+@_register(
+    "orders.fill_without_trade",
+    Orders.name,
+    "A FILL's (symbol, trade_id) exists in trades.",
+)
+def _fill_without_trade(ctx: _Context) -> pd.DataFrame:
+    join = ctx.fills
+    rows = join.fill_rows[~join.fill_has_trade]
+    return _hits(
+        ctx,
+        Orders.name,
+        rows,
+        column=Orders.trade_id,
+        expected="a trade_id present in trades for the symbol",
+        found=ctx.frame(Orders.name)[Orders.trade_id].iloc[rows],
+    )
+
+
+@_register(
+    "trades.nonpositive_price",
+    Trades.name,
+    "price is finite and greater than 0.",
+)
+def _trades_nonpositive_price(ctx: _Context) -> pd.DataFrame:
+    price = _floats(ctx.frame(Trades.name)[Trades.price])
+    return _multi(
+        ctx, Trades.name, [(Trades.price, ~np.isnan(price) & ~_positive(price), "> 0", price)]
+    )
+
+
+@_register(
+    "trades.nonpositive_quantity",
+    Trades.name,
+    "quantity is finite and greater than 0.",
+)
+def _trades_nonpositive_quantity(ctx: _Context) -> pd.DataFrame:
+    qty = _floats(ctx.frame(Trades.name)[Trades.quantity])
+    return _multi(
+        ctx, Trades.name, [(Trades.quantity, ~np.isnan(qty) & ~_positive(qty), "> 0", qty)]
+    )
+
+
+@_register(
+    "trades.off_tick",
+    Trades.name,
+    "price is a multiple of the instrument's tick_size.",
+)
+def _trades_off_tick(ctx: _Context) -> pd.DataFrame:
+    price = _floats(ctx.frame(Trades.name)[Trades.price])
+    return _off_increment(ctx, Trades.name, [(Trades.price, price)], Instruments.tick_size)
+
+
+@_register(
+    "trades.off_lot",
+    Trades.name,
+    "quantity is a multiple of the instrument's lot_size.",
+)
+def _trades_off_lot(ctx: _Context) -> pd.DataFrame:
+    qty = _floats(ctx.frame(Trades.name)[Trades.quantity])
+    return _off_increment(ctx, Trades.name, [(Trades.quantity, qty)], Instruments.lot_size)
+
+
+@_register(
+    "trades.duplicate_trade_id",
+    Trades.name,
+    "trade_id is unique within symbol and day; every repeat after the first is flagged.",
+)
+def _duplicate_trade(ctx: _Context) -> pd.DataFrame:
+    key = ctx.fills.trade_key
+    valid = key >= 0
+    dup = np.zeros(len(key), dtype=bool)
+    dup[valid] = pd.Series(key[valid]).duplicated(keep="first").to_numpy()
+    rows = np.flatnonzero(dup)
+    return _hits(
+        ctx,
+        Trades.name,
+        rows,
+        column=Trades.trade_id,
+        expected="unique within symbol and day",
+        found=ctx.frame(Trades.name)[Trades.trade_id].iloc[rows],
+    )
+
+
+@_register(
+    "trades.without_fills",
+    Trades.name,
+    "A trade has FILL rows in orders (a trade with none is flagged here).",
+)
+def _trade_without_fills(ctx: _Context) -> pd.DataFrame:
+    rows = np.flatnonzero(ctx.fills.count == 0)
+    return _hits(
+        ctx,
+        Trades.name,
+        rows,
+        column=Trades.trade_id,
+        expected="2 FILL rows in orders",
+        found="0 FILL rows",
+    )
+
+
+@_register(
+    "trades.fill_count",
+    Trades.name,
+    "A trade with fills has exactly two FILL rows in orders (one or three or more are flagged).",
+)
+def _trade_fill_count(ctx: _Context) -> pd.DataFrame:
+    count = ctx.fills.count
+    rows = np.flatnonzero((count > 0) & (count != 2))
+    found = np.array([f"{c} FILL rows" for c in count[rows]], dtype=object)
+    return _hits(
+        ctx,
+        Trades.name,
+        rows,
+        column=Trades.trade_id,
+        expected="2 FILL rows in orders",
+        found=found,
+    )
+
+
+def _pair_check(
+    ctx: _Context,
+    build: Callable[
+        [np.ndarray, np.ndarray, np.ndarray],
+        list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+    ],
+) -> pd.DataFrame:
+    """Checks over trades with exactly two fills.
+
+    ``build(trades, first, second)`` returns ``(column, bad, expected, found, fill_row)``
+    per check, arrays aligned with ``trades``; one violation per trade, naming every
+    failing column and the first failing check's fill.
+    """
+    trades, first, second = ctx.fills.pairs()
+    checks = build(trades, first, second)
+    if not checks or not len(trades):
+        return _empty_hits()
+    masks = np.column_stack([c[1] for c in checks])
+    hit = masks.any(axis=1)
+    if not hit.any():
+        return _empty_hits()
+    failing = masks[hit]
+    which = failing.argmax(axis=1)
+    names = np.array(
+        [", ".join(checks[j][0] for j in range(len(checks)) if f[j]) for f in failing],
+        dtype=object,
+    )
+    expected = np.empty(int(hit.sum()), dtype=object)
+    found = np.empty(int(hit.sum()), dtype=object)
+    fill_rows = np.zeros(int(hit.sum()), dtype=np.int64)
+    for j, (_, _, exp, fnd, fill) in enumerate(checks):
+        pick = which == j
+        expected[pick] = exp[hit][pick]
+        found[pick] = fnd[hit][pick]
+        fill_rows[pick] = fill[hit][pick]
+    return _hits(
+        ctx,
+        Trades.name,
+        trades[hit],
+        column=names,
+        expected=expected,
+        found=found,
+        order_rows=fill_rows,
+    )
+
+
+@_register(
+    "trades.fill_mismatch",
+    Trades.name,
+    "Both FILL rows of a trade carry the trade's price (fill_price) and quantity (fill_quantity).",
+)
+def _fill_mismatch(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    frame = ctx.frame(Trades.name)
+    price = _floats(frame[Trades.price])
+    qty = _floats(frame[Trades.quantity])
+
+    def build(trades: np.ndarray, first: np.ndarray, second: np.ndarray) -> list[Any]:
+        out = []
+        for column, trade_values, fill_values in (
+            (Trades.price, price[trades], o.fill_price),
+            (Trades.quantity, qty[trades], o.fill_quantity),
+        ):
+            # Non-positive or null values are flagged by their own rules; compare the rest.
+            comparable = _positive(trade_values)
+            bad1 = comparable & _positive(fill_values[first])
+            bad1 &= ~_close(fill_values[first], trade_values)
+            bad2 = comparable & _positive(fill_values[second])
+            bad2 &= ~_close(fill_values[second], trade_values)
+            fill = np.where(bad1, first, second)
+            found = np.array([f"fill {v}" for v in _text(fill_values[fill])], dtype=object)
+            expected = np.array([f"{v} on both fills" for v in _text(trade_values)], dtype=object)
+            out.append((column, bad1 | bad2, expected, found, fill))
+        return out
+
+    return _pair_check(ctx, build)
+
+
+@_register(
+    "trades.fill_sides",
+    Trades.name,
+    "A trade's two FILL rows are one BUY and one SELL.",
+)
+def _fill_sides(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    names = np.array([m.value for m in Side] + ["invalid"], dtype=object)
+
+    def build(trades: np.ndarray, first: np.ndarray, second: np.ndarray) -> list[Any]:
+        s1, s2 = o.side[first], o.side[second]
+        # An invalid or null side is flagged by orders.invalid_side / null_required.
+        bad = (s1 >= 0) & (s2 >= 0) & (s1 == s2)
+        found = np.array([f"{a} and {b}" for a, b in zip(names[s1], names[s2], strict=True)])
+        expected = np.full(len(trades), "one BUY and one SELL fill", dtype=object)
+        return [("side", bad, expected, found.astype(object), first)]
+
+    return _pair_check(ctx, build)
+
+
+def _buy_sell_fills(
+    ctx: _Context, first: np.ndarray, second: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The BUY fill and the SELL fill of each pair, and whether the pair has one of each."""
+    o = ctx.orders
+    s1, s2 = o.side[first], o.side[second]
+    ok = (s1 >= 0) & (s2 >= 0) & (s1 != s2)
+    buy = np.where(s1 == _BUY, first, second)
+    sell = np.where(s1 == _BUY, second, first)
+    return buy, sell, ok
+
+
+@_register(
+    "trades.fill_ids_mismatch",
+    Trades.name,
+    "The BUY fill's order_id and account_id equal buy_order_id and buy_account_id, and the "
+    "SELL fill's equal sell_order_id and sell_account_id.",
+)
+def _fill_ids(ctx: _Context) -> pd.DataFrame:
+    orders = ctx.frame(Orders.name)
+    frame = ctx.frame(Trades.name)
+
+    def build(trades: np.ndarray, first: np.ndarray, second: np.ndarray) -> list[Any]:
+        buy, sell, ok = _buy_sell_fills(ctx, first, second)
+        out = []
+        for column, fills, source in (
+            (Trades.buy_order_id, buy, Orders.order_id),
+            (Trades.sell_order_id, sell, Orders.order_id),
+            (Trades.buy_account_id, buy, Orders.account_id),
+            (Trades.sell_account_id, sell, Orders.account_id),
+        ):
+            want = _strings_at(frame[column], trades)
+            have = _strings_at(orders[source], fills)
+            bad = ok & (want != have) & pd.notna(want) & pd.notna(have)
+            out.append(
+                (
+                    column,
+                    bad,
+                    want.astype(object),
+                    np.array([f"fill {source} {h}" for h in have], dtype=object),
+                    fills,
+                )
+            )
+        return out
+
+    return _pair_check(ctx, build)
+
+
+@_register(
+    "trades.fill_liquidity",
+    Trades.name,
+    "A trade's two FILL rows are one MAKER and one TAKER.",
+)
+def _fill_liquidity(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    names = np.array([m.value for m in Liquidity] + ["null"], dtype=object)
+
+    def build(trades: np.ndarray, first: np.ndarray, second: np.ndarray) -> list[Any]:
+        l1, l2 = o.liquidity[first], o.liquidity[second]
+        # A null or invalid liquidity is flagged by orders.fill_fields / invalid_liquidity.
+        bad = (l1 >= 0) & (l2 >= 0) & (l1 == l2)
+        found = np.array(
+            [f"{a} and {b}" for a, b in zip(names[l1], names[l2], strict=True)], dtype=object
+        )
+        expected = np.full(len(trades), "one MAKER and one TAKER fill", dtype=object)
+        return [("liquidity", bad, expected, found, first)]
+
+    return _pair_check(ctx, build)
+
+
+@_register(
+    "trades.aggressor_mismatch",
+    Trades.name,
+    "aggressor_side equals the side of the trade's TAKER fill.",
+)
+def _aggressor(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    aggressor = _enum_index(ctx.frame(Trades.name)[Trades.aggressor_side], Side)
+    names = np.array([m.value for m in Side] + ["invalid"], dtype=object)
+
+    def build(trades: np.ndarray, first: np.ndarray, second: np.ndarray) -> list[Any]:
+        l1, l2 = o.liquidity[first], o.liquidity[second]
+        s1, s2 = o.side[first], o.side[second]
+        one_each = (l1 >= 0) & (l2 >= 0) & (l1 != l2) & (s1 >= 0) & (s2 >= 0) & (s1 != s2)
+        taker = np.where(l1 == _TAKER, first, second)
+        side = o.side[taker]
+        given = aggressor[trades]
+        bad = one_each & (side >= 0) & (given >= 0) & (side != given)
+        expected = np.array([f"{s} (the TAKER fill's side)" for s in names[side]], dtype=object)
+        return [(Trades.aggressor_side, bad, expected, names[given].astype(object), taker)]
+
+    return _pair_check(ctx, build)
+
+
+# Reference snapshots.
+
+
+def _duplicates(ctx: _Context, dataset: str, column: str) -> pd.DataFrame:
+    series = ctx.frame(dataset)[column]
+    dup = np.asarray(series.duplicated(keep="first").to_numpy(), dtype=bool) & np.asarray(
+        series.notna().to_numpy(), dtype=bool
+    )
+    rows = np.flatnonzero(dup)
+    return _hits(
+        ctx,
+        dataset,
+        rows,
+        column=column,
+        expected="unique in the snapshot",
+        found=series.iloc[rows],
+    )
+
+
+@_register(
+    "accounts.duplicate_account_id",
+    Accounts.name,
+    "account_id is unique in the accounts snapshot; every repeat after the first is flagged.",
+)
+def _duplicate_account(ctx: _Context) -> pd.DataFrame:
+    return _duplicates(ctx, Accounts.name, Accounts.account_id)
+
+
+@_register(
+    "instruments.duplicate_symbol",
+    Instruments.name,
+    "symbol is unique in the instruments snapshot; every repeat after the first is flagged.",
+)
+def _duplicate_symbol(ctx: _Context) -> pd.DataFrame:
+    return _duplicates(ctx, Instruments.name, Instruments.symbol)
+
+
+@_register(
+    "instruments.nonpositive_increment",
+    Instruments.name,
+    "tick_size and lot_size are finite and greater than 0.",
+)
+def _nonpositive_increment(ctx: _Context) -> pd.DataFrame:
+    frame = ctx.frame(Instruments.name)
+    checks: list[_ColumnCheck] = []
+    for column in (Instruments.tick_size, Instruments.lot_size):
+        values = _floats(frame[column])
+        checks.append((column, ~np.isnan(values) & ~_positive(values), "> 0", values))
+    return _multi(ctx, Instruments.name, checks)
+
+
+@_register(
+    "instruments.obligation_out_of_range",
+    Instruments.name,
+    "Market-maker obligations, when set, are in range: mm_max_spread_bps > 0, "
+    "mm_min_quote_quantity > 0, mm_min_uptime within [0, 1].",
+)
+def _obligations(ctx: _Context) -> pd.DataFrame:
+    frame = ctx.frame(Instruments.name)
+    spread = _floats(frame[Instruments.mm_max_spread_bps])
+    size = _floats(frame[Instruments.mm_min_quote_quantity])
+    uptime = _floats(frame[Instruments.mm_min_uptime])
+    return _multi(
+        ctx,
+        Instruments.name,
+        [
+            (Instruments.mm_max_spread_bps, ~np.isnan(spread) & ~_positive(spread), "> 0", spread),
+            (Instruments.mm_min_quote_quantity, ~np.isnan(size) & ~_positive(size), "> 0", size),
+            (
+                Instruments.mm_min_uptime,
+                ~np.isnan(uptime) & ~((uptime >= 0) & (uptime <= 1)),
+                "within [0, 1]",
+                uptime,
+            ),
+        ],
+    )
+
+
+@_register(
+    "reference_prices.nonpositive_price",
+    ReferencePrices.name,
+    "price is finite and greater than 0.",
+)
+def _reference_nonpositive(ctx: _Context) -> pd.DataFrame:
+    price = _floats(ctx.frame(ReferencePrices.name)[ReferencePrices.price])
+    return _multi(
+        ctx,
+        ReferencePrices.name,
+        [(ReferencePrices.price, ~np.isnan(price) & ~_positive(price), "> 0", price)],
+    )
+
+
+_DATASET_ORDER = [Orders.name, Trades.name, Accounts.name, Instruments.name, ReferencePrices.name]
+#: The registry: every rule, grouped by the dataset it flags (then in definition order).
+RULES: tuple[Rule, ...] = tuple(sorted(_REGISTRY, key=lambda r: _DATASET_ORDER.index(r.dataset)))
+RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
+
+
+def find_violations(day: LandingDay, rules: Sequence[Rule] = RULES) -> pd.DataFrame:
+    """Every violation of ``rules`` (default: the whole registry) in ``day``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (rule, offending row), columns :data:`VIOLATION_COLUMNS`, ordered
+        by rule registry order, then dataset file and row. Empty (with those columns)
+        for a valid day.
+    """
+    frames = [f for f in (rule.check(day) for rule in rules) if len(f)]
+    if not frames:
+        return _empty_violations()
+    return pd.concat(frames, ignore_index=True)
+
+
+def order_keys(day: LandingDay) -> np.ndarray:
+    """One integer per orders row identifying its order, ``(symbol, order_id)``; -1 if null.
+
+    Computed once per day and shared with the rules, so a caller that must act on whole
+    orders (ingest quarantines an order with a broken life entirely) does not hash the
+    order ids a second time.
+    """
+    return _context(day).orders.order_code
+
+
+def trade_keys(day: LandingDay) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Join keys of trades and FILL rows on ``(symbol, trade_id)``.
+
+    Returns ``(trade_key, fill_rows, fill_key)``: one key per trades row (-1 if null),
+    the orders rows that are FILLs with a trade_id, and their keys in the same space, so
+    ``fill_key == trade_key`` matches a fill to its trade.
+    """
+    join = _context(day).fills
+    return join.trade_key, join.fill_rows, join.fill_key
