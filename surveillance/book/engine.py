@@ -1,0 +1,746 @@
+"""Drive the compiled replay over a symbol's journal, chunk by chunk, and build the outputs.
+
+This is the vectorised half of the book stage. For each chunk of journal rows it
+turns strings into integers with Arrow kernels (event types, sides, flags; order
+ids into slots of the open-order table; accounts into codes), prices into integer
+ticks and quantities into integer lots, runs :func:`surveillance.book.replay.replay`
+over the chunk and converts the integer output rows back into Arrow tables in the
+schemas of :mod:`surveillance.book.schema`. Between chunks only the open orders
+are kept (their ids, slots and state), so memory follows the open book, not the
+length of the day. No Python code runs per event.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from surveillance.book import replay as rp
+from surveillance.book.schema import (
+    FindingKind,
+    Findings,
+    Queue,
+    Top,
+    depth_column,
+    findings_schema,
+    queue_schema,
+    top_schema,
+)
+from surveillance.contract import EventType, Liquidity, Orders, OrderType, Side, TimeInForce
+from surveillance.errors import InputError
+
+#: Journal columns the replay reads.
+REPLAY_COLUMNS: tuple[str, ...] = (
+    Orders.event_time,
+    Orders.seq,
+    Orders.order_id,
+    Orders.account_id,
+    Orders.event_type,
+    Orders.side,
+    Orders.order_type,
+    Orders.time_in_force,
+    Orders.price,
+    Orders.quantity,
+    Orders.leaves_quantity,
+    Orders.fill_price,
+    Orders.fill_quantity,
+    Orders.trade_id,
+    Orders.liquidity,
+)
+
+_KINDS = list(FindingKind)
+# the codes of replay.py, spelt through the contract enums (a renamed value fails here)
+_EVENT_TYPES = pa.array([EventType(v).value for v in rp.EVENT_TYPES])
+_SIDES = pa.array([Side(v).value for v in rp.SIDES])
+_LIQUIDITY = pa.array([Liquidity.MAKER.value, Liquidity.TAKER.value])
+_NS = pa.timestamp("ns", tz="UTC")
+
+
+def grid_decimals(step: float) -> int:
+    """Decimals that represent multiples of ``step`` exactly (e.g. 2 for 0.01, 0 for 5)."""
+    for d in range(13):
+        scaled = step * 10**d
+        if abs(scaled - round(scaled)) < 1e-9 * max(1.0, scaled):
+            return d
+    return 12
+
+
+def to_units(counts: np.ndarray, step: float) -> np.ndarray:
+    """Integer ticks or lots as prices or quantities, rounded to the grid's decimals.
+
+    ``6000001`` ticks of ``0.01`` is ``60000.01``, the same float the journal holds
+    for that decimal, not ``60000.010000000002``.
+    """
+    return np.round(counts.astype(np.float64) * step, grid_decimals(step))
+
+
+def to_counts(values: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """Values on a grid as integer multiples of ``step``, and a mask of off-grid values.
+
+    NaN (null) values give 0 and are not off-grid.
+    """
+    ratio = values / step
+    nan = np.isnan(ratio)
+    rounded = np.rint(np.where(nan, 0.0, ratio))
+    off = ~nan & (np.abs(ratio - rounded) > 1e-6 + 1e-12 * np.abs(ratio))
+    return rounded.astype(np.int64), off
+
+
+@dataclass(frozen=True)
+class ReplayParams:
+    """What the replay of one symbol needs besides the journal."""
+
+    symbol: str
+    tick_size: float
+    lot_size: float
+    amm_accounts: frozenset[str]
+    depth_bps: tuple[int, ...]
+    max_ahead: int = 100
+    buffer_rows: int = 65_536
+
+    def __post_init__(self) -> None:
+        if not (self.tick_size > 0 and math.isfinite(self.tick_size)):
+            raise InputError(
+                f"instrument {self.symbol}: tick_size must be a positive number, "
+                f"found {self.tick_size!r}; fix the instruments snapshot"
+            )
+        if not (self.lot_size > 0 and math.isfinite(self.lot_size)):
+            raise InputError(
+                f"instrument {self.symbol}: lot_size must be a positive number, "
+                f"found {self.lot_size!r}; fix the instruments snapshot"
+            )
+
+
+@dataclass
+class SymbolBook:
+    """The three outputs of one symbol's replay, and how many events it applied."""
+
+    top: pa.Table
+    queue: pa.Table
+    findings: pa.Table
+    events: int
+
+    def finding_counts(self) -> dict[str, int]:
+        """Findings per kind (kinds with none left out)."""
+        if self.findings.num_rows == 0:
+            return {}
+        counts = self.findings.column(Findings.kind).value_counts()
+        return {str(v["values"]): int(v["counts"]) for v in counts.to_pylist() if v["counts"]}
+
+
+def level_ticks(prices: Iterable[pa.Array | pa.ChunkedArray], tick_size: float) -> np.ndarray:
+    """Sorted distinct ticks of every limit price in ``prices`` (the day's price levels)."""
+    found: list[np.ndarray] = []
+    for array in prices:
+        values = _floats(array)
+        values = values[~np.isnan(values)]
+        if values.size:
+            found.append(np.unique(to_counts(values, tick_size)[0]))
+    if not found:
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(np.concatenate(found))
+
+
+def _floats(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(
+        pc.fill_null(array.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False),
+        dtype=np.float64,
+    )
+
+
+def _codes(array: pa.Array | pa.ChunkedArray, values: pa.Array) -> np.ndarray:
+    """Index of each string in ``values``; -1 for null or unknown."""
+    idx = pc.index_in(array, value_set=values)
+    return np.asarray(pc.fill_null(idx, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _strings(array: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return array if array.type == pa.string() else array.cast(pa.string())
+
+
+@dataclass
+class _Buffers:
+    top: np.ndarray
+    queue: np.ndarray
+    ahead: np.ndarray
+    findings: np.ndarray
+
+
+@dataclass
+class _Pieces:
+    top: list[pa.RecordBatch] = field(default_factory=list)
+    queue: list[pa.RecordBatch] = field(default_factory=list)
+    findings: list[pa.RecordBatch] = field(default_factory=list)
+
+
+class BookReplayer:
+    """Replays one symbol's journal, fed chunk by chunk in seq order.
+
+    Parameters
+    ----------
+    params
+        Instrument grid, AMM accounts and output settings.
+    ticks
+        Sorted distinct ticks of every limit price the journal holds (see
+        :func:`level_ticks`); a price not among them is an error.
+    """
+
+    def __init__(self, params: ReplayParams, ticks: np.ndarray) -> None:
+        self.params = params
+        self.ticks = np.ascontiguousarray(ticks, dtype=np.int64)
+        self.bps = np.asarray(params.depth_bps, dtype=np.int64)
+        k = len(params.depth_bps)
+        state = rp.new_state(len(self.ticks), k, 1024)
+        self.slots = state["slots"]
+        self.levels = state["levels"]
+        self.sc = state["sc"]
+        self.dep = state["dep"]
+        self.prev = state["prev"]
+        self.free = np.arange(self.slots.shape[0] - 1, -1, -1, dtype=np.int64)
+        self.open_ids = pa.array([], pa.string())
+        self.open_slots = np.zeros(0, dtype=np.int64)
+        self.accounts = pa.array([], pa.string())
+        self.acct_amm = np.zeros(0, dtype=np.int64)
+        self.last_seq: int | None = None
+        self.events = 0
+        rows = max(params.buffer_rows, 16)
+        self.buf = _Buffers(
+            top=np.zeros((rows, rp.n_top_fields(k)), dtype=np.int64),
+            queue=np.zeros((rows, rp.N_Q_FIELDS), dtype=np.int64),
+            ahead=np.zeros((max(rows, 4 * params.max_ahead + 1), rp.N_A_FIELDS), dtype=np.int64),
+            findings=np.zeros((rows, rp.N_F_FIELDS), dtype=np.int64),
+        )
+        self.pieces = _Pieces()
+        self._schema_top = top_schema(params.depth_bps)
+        self._symbol = pa.array([params.symbol], pa.string())
+
+    # -- ids -------------------------------------------------------------------------
+
+    def _slots_for(self, order_ids: pa.Array) -> tuple[np.ndarray, pa.Array, np.ndarray]:
+        """Slot of every row's order; the ids and slots known during this chunk."""
+        encoded = pc.dictionary_encode(order_ids)
+        codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        uniques = _strings(encoded.dictionary)
+        pos = _codes(uniques, self.open_ids)
+        known = pos >= 0
+        uniq_slot = np.empty(len(uniques), dtype=np.int64)
+        uniq_slot[known] = self.open_slots[pos[known]]
+        n_new = int((~known).sum())
+        if n_new > len(self.free):
+            self._grow(n_new - len(self.free))
+        fresh = self.free[len(self.free) - n_new :][::-1].copy()
+        self.free = self.free[: len(self.free) - n_new]
+        uniq_slot[~known] = fresh
+        lookup_ids = pa.concat_arrays([self.open_ids, uniques.filter(pa.array(~known))])
+        lookup_slots = np.concatenate([self.open_slots, fresh])
+        return uniq_slot[codes], lookup_ids, lookup_slots
+
+    def _grow(self, extra: int) -> None:
+        old = self.slots.shape[0]
+        new_cap = max(old * 2, old + extra)
+        self.slots = np.concatenate([self.slots, rp.new_slots(new_cap - old)])
+        added = np.arange(new_cap - 1, old - 1, -1, dtype=np.int64)
+        self.free = np.concatenate([added, self.free])
+
+    def _retire(self, lookup_ids: pa.Array, lookup_slots: np.ndarray) -> None:
+        """Keep only the live orders' ids; free the slots of the rest."""
+        live = self.slots[lookup_slots, rp.S_STATE] != rp.DEAD
+        self.open_ids = lookup_ids.filter(pa.array(live))
+        self.open_slots = lookup_slots[live]
+        self.free = np.concatenate([self.free, lookup_slots[~live]])
+
+    def _account_codes(self, accounts: pa.Array) -> np.ndarray:
+        encoded = pc.dictionary_encode(accounts)
+        uniques = _strings(encoded.dictionary)
+        pos = _codes(uniques, self.accounts)
+        new = pos < 0
+        if new.any():
+            added = uniques.filter(pa.array(new))
+            pos[new] = np.arange(len(self.accounts), len(self.accounts) + len(added))
+            self.accounts = pa.concat_arrays([self.accounts, added])
+            amm = pc.is_in(added, value_set=pa.array(sorted(self.params.amm_accounts), pa.string()))
+            self.acct_amm = np.concatenate(
+                [self.acct_amm, np.asarray(amm.to_numpy(zero_copy_only=False), dtype=np.int64)]
+            )
+        codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        return pos[codes]
+
+    # -- chunks ----------------------------------------------------------------------
+
+    def feed(self, batch: pa.RecordBatch | pa.Table, source: str = "orders") -> None:
+        """Apply the next chunk of the journal (rows sorted by seq, continuing the last)."""
+        if isinstance(batch, pa.Table):
+            batch = batch.combine_chunks().to_batches()[0] if batch.num_rows else None
+        if batch is None or batch.num_rows == 0:
+            return
+        p = self.params
+        seq = np.asarray(batch.column(Orders.seq).to_numpy(zero_copy_only=False), dtype=np.int64)
+        self._check_sorted(seq, source)
+        times = np.asarray(
+            batch.column(Orders.event_time)
+            .cast(_NS)
+            .cast(pa.int64())
+            .to_numpy(zero_copy_only=False),
+            dtype=np.int64,
+        )
+        e_type = _codes(batch.column(Orders.event_type), _EVENT_TYPES)
+        e_side = _codes(batch.column(Orders.side), _SIDES)
+        e_liq = _codes(batch.column(Orders.liquidity), _LIQUIDITY)
+        is_market = _codes(batch.column(Orders.order_type), pa.array([OrderType.MARKET.value])) == 0
+        tif_rests = (
+            _codes(
+                batch.column(Orders.time_in_force),
+                pa.array([TimeInForce.GTC.value, TimeInForce.POST_ONLY.value]),
+            )
+            >= 0
+        )
+        price = _floats(batch.column(Orders.price))
+        fill_price = _floats(batch.column(Orders.fill_price))
+        has_price = ~np.isnan(price)
+        e_tick, off_p = to_counts(price, p.tick_size)
+        e_fill_tick, off_fp = to_counts(fill_price, p.tick_size)
+        e_tick[~has_price] = rp.NA
+        e_fill_tick[np.isnan(fill_price)] = rp.NA
+        qty = _floats(batch.column(Orders.quantity))
+        leaves = _floats(batch.column(Orders.leaves_quantity))
+        fill_qty = _floats(batch.column(Orders.fill_quantity))
+        e_qty, off_q = to_counts(qty, p.lot_size)
+        e_leaves, off_l = to_counts(leaves, p.lot_size)
+        e_fill_qty, off_fq = to_counts(fill_qty, p.lot_size)
+        limit_priced = has_price & ~is_market
+        e_flags = np.where(limit_priced & tif_rests, rp.FLAG_RESTS, 0) | np.where(
+            is_market, rp.FLAG_MARKET, 0
+        )
+        e_level = np.full(len(seq), -1, dtype=np.int64)
+        if limit_priced.any():
+            lvl = np.searchsorted(self.ticks, e_tick[limit_priced])
+            lvl_ok = lvl < len(self.ticks)
+            lvl_ok[lvl_ok] = self.ticks[lvl[lvl_ok]] == e_tick[limit_priced][lvl_ok]
+            if not lvl_ok.all():
+                raise InputError(
+                    f"{source}: price level table misses a price of symbol {p.symbol}; "
+                    "build it from every price of the journal (level_ticks)"
+                )
+            e_level[limit_priced] = lvl
+        order_ids = _strings(batch.column(Orders.order_id))
+        accounts = _strings(batch.column(Orders.account_id))
+        e_slot, lookup_ids, lookup_slots = self._slots_for(order_ids)
+        e_acct = self._account_codes(accounts)
+        off_grid = off_p | off_fp | off_q | off_l | off_fq
+        if off_grid.any():
+            self._off_grid_findings(batch, seq, times, off_p, off_fp, off_q, off_l, off_fq)
+
+        ctx = _Chunk(batch, seq, times, order_ids, accounts, lookup_ids, lookup_slots)
+        start = 0
+        n = len(seq)
+        while start < n:
+            start, nt, nq, na, nf = rp.replay(
+                start,
+                e_type,
+                e_side,
+                e_flags,
+                e_liq,
+                e_slot,
+                e_acct,
+                e_level,
+                e_tick,
+                e_fill_tick,
+                e_qty,
+                e_leaves,
+                e_fill_qty,
+                seq,
+                times,
+                self.acct_amm,
+                self.ticks,
+                self.bps,
+                p.max_ahead,
+                self.slots,
+                self.levels,
+                self.sc,
+                self.dep,
+                self.prev,
+                self.buf.top,
+                self.buf.queue,
+                self.buf.ahead,
+                self.buf.findings,
+            )
+            self._flush(ctx, nt, nq, na, nf)
+        self._retire(lookup_ids, lookup_slots)
+        self.events += n
+
+    def _check_sorted(self, seq: np.ndarray, source: str) -> None:
+        bad = np.flatnonzero(np.diff(seq) <= 0)
+        if self.last_seq is not None and len(seq) and seq[0] <= self.last_seq:
+            found = f"seq {seq[0]} after {self.last_seq}"
+        elif bad.size:
+            found = f"seq {seq[bad[0] + 1]} after {seq[bad[0]]}"
+        else:
+            if len(seq):
+                self.last_seq = int(seq[-1])
+            return
+        raise InputError(
+            f"{source}: column 'seq' of symbol {self.params.symbol} must be strictly increasing, "
+            f"found {found}; curated orders are sorted by seq: re-run mmsurv ingest"
+        )
+
+    # -- outputs ---------------------------------------------------------------------
+
+    def _flush(self, ctx: _Chunk, nt: int, nq: int, na: int, nf: int) -> None:
+        if nt:
+            self.pieces.top.append(self._top_batch(ctx, self.buf.top[:nt]))
+        if nq:
+            self.pieces.queue.append(
+                self._queue_batch(ctx, self.buf.queue[:nq], self.buf.ahead[:na])
+            )
+        if nf:
+            self.pieces.findings.append(self._findings_batch(ctx, self.buf.findings[:nf]))
+
+    def _price(self, ticks: np.ndarray) -> pa.Array:
+        missing = ticks == rp.NA
+        values = to_units(np.where(missing, 0, ticks), self.params.tick_size)
+        return pa.array(values, pa.float64(), mask=missing)
+
+    def _qty(self, lots: np.ndarray) -> pa.Array:
+        missing = lots == rp.NA
+        values = to_units(np.where(missing, 0, lots), self.params.lot_size)
+        return pa.array(values, pa.float64(), mask=missing if missing.any() else None)
+
+    def _symbol_col(self, n: int) -> pa.Array:
+        return self._symbol.take(pa.array(np.zeros(n, dtype=np.int32)))
+
+    def _top_batch(self, ctx: _Chunk, rows: np.ndarray) -> pa.RecordBatch:
+        p = self.params
+        k = len(p.depth_bps)
+        ev = rows[:, rp.T_EV]
+        bid_t = rows[:, rp.T_BID]
+        ask_t = rows[:, rp.T_ASK]
+        no_bid = bid_t == rp.NA
+        no_ask = ask_t == rp.NA
+        both = ~no_bid & ~no_ask
+        best_bid = self._price(bid_t)
+        best_ask = self._price(ask_t)
+        bid_f = to_units(np.where(no_bid, 0, bid_t), p.tick_size)
+        ask_f = to_units(np.where(no_ask, 0, ask_t), p.tick_size)
+        mid = (bid_f + ask_f) / 2.0
+        spread_ticks = np.where(both, ask_t - bid_t, 0)
+        spread = to_units(spread_ticks, p.tick_size)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            spread_bps = spread / mid * 10_000.0
+        bid_q = rows[:, rp.T_BIDQ]
+        ask_q = rows[:, rp.T_ASKQ]
+        ammq_b = rows[:, rp.T_AMMQB]
+        ammq_a = rows[:, rp.T_AMMQA]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share_b = ammq_b / bid_q
+            share_a = ammq_a / ask_q
+        cols: dict[str, pa.Array] = {
+            Top.symbol: self._symbol_col(len(rows)),
+            Top.seq: pa.array(ctx.seq[ev]),
+            Top.event_time: pa.array(ctx.times[ev], _NS),
+            Top.best_bid: best_bid,
+            Top.best_bid_qty: self._qty(bid_q),
+            Top.best_bid_orders: pa.array(rows[:, rp.T_BIDN]),
+            Top.best_ask: best_ask,
+            Top.best_ask_qty: self._qty(ask_q),
+            Top.best_ask_orders: pa.array(rows[:, rp.T_ASKN]),
+            Top.mid: pa.array(mid, pa.float64(), mask=~both),
+            Top.spread: pa.array(spread, pa.float64(), mask=~both),
+            Top.spread_ticks: pa.array(spread_ticks, pa.int64(), mask=~both),
+            Top.spread_bps: pa.array(spread_bps, pa.float64(), mask=~both),
+            Top.amm_bid_share: pa.array(share_b, pa.float64(), mask=no_bid),
+            Top.amm_ask_share: pa.array(share_a, pa.float64(), mask=no_ask),
+            Top.amm_alone_bid: pa.array(~no_bid & (ammq_b == bid_q)),
+            Top.amm_alone_ask: pa.array(~no_ask & (ammq_a == ask_q)),
+            Top.amm_best_bid: self._price(rows[:, rp.T_AMMB]),
+            Top.amm_best_bid_qty: self._qty(rows[:, rp.T_AMMBQ]),
+            Top.amm_best_ask: self._price(rows[:, rp.T_AMMA]),
+            Top.amm_best_ask_qty: self._qty(rows[:, rp.T_AMMAQ]),
+        }
+        for j, bps in enumerate(p.depth_bps):
+            cols[depth_column("bid", bps)] = self._qty(rows[:, rp.T_DEPTH + j])
+            cols[depth_column("ask", bps)] = self._qty(rows[:, rp.T_DEPTH + k + j])
+        return pa.RecordBatch.from_pydict(cols, schema=self._schema_top)
+
+    def _ids_of_slots(self, ctx: _Chunk, slots: np.ndarray) -> pa.Array:
+        return ctx.lookup_ids.take(pa.array(ctx.position_of_slot(slots)))
+
+    def _queue_batch(self, ctx: _Chunk, rows: np.ndarray, ahead: np.ndarray) -> pa.RecordBatch:
+        ev = rows[:, rp.Q_EV]
+        take = pa.array(ev)
+        offsets = pa.array(
+            np.append(rows[:, rp.Q_AHSTART], len(ahead)).astype(np.int32), pa.int32()
+        )
+
+        def lists(values: pa.Array) -> pa.Array:
+            return pa.ListArray.from_arrays(offsets, values)
+
+        cols: dict[str, pa.Array] = {
+            Queue.symbol: self._symbol_col(len(rows)),
+            Queue.seq: pa.array(ctx.seq[ev]),
+            Queue.event_time: pa.array(ctx.times[ev], _NS),
+            Queue.trade_id: _strings(ctx.batch.column(Orders.trade_id)).take(take),
+            Queue.order_id: ctx.order_ids.take(take),
+            Queue.account_id: self.accounts.take(pa.array(rows[:, rp.Q_ACCT])),
+            Queue.is_amm: pa.array(rows[:, rp.Q_AMM] == 1),
+            Queue.side: _SIDES.take(pa.array(rows[:, rp.Q_SIDE])),
+            Queue.price: self._price(rows[:, rp.Q_TICK]),
+            Queue.fill_price: ctx.batch.column(Orders.fill_price).take(take),
+            Queue.fill_quantity: ctx.batch.column(Orders.fill_quantity).take(take),
+            Queue.leaves_before: self._qty(rows[:, rp.Q_LEAVES]),
+            Queue.joined_seq: pa.array(rows[:, rp.Q_JSEQ]),
+            Queue.joined_time: pa.array(rows[:, rp.Q_JTIME], _NS),
+            Queue.at_best: pa.array(rows[:, rp.Q_ATBEST] == 1),
+            Queue.queue_position: pa.array(rows[:, rp.Q_POS]),
+            Queue.level_orders: pa.array(rows[:, rp.Q_LVLN]),
+            Queue.level_quantity: self._qty(rows[:, rp.Q_LVLQ]),
+            Queue.ahead_quantity: self._qty(rows[:, rp.Q_AHEADQ]),
+            Queue.ahead_order_ids: lists(self._ids_of_slots(ctx, ahead[:, rp.A_SLOT])),
+            Queue.ahead_account_ids: lists(self.accounts.take(pa.array(ahead[:, rp.A_ACCT]))),
+            Queue.ahead_quantities: lists(self._qty(ahead[:, rp.A_QTY])),
+            Queue.ahead_joined_seqs: lists(pa.array(ahead[:, rp.A_JSEQ])),
+            Queue.ahead_joined_times: lists(pa.array(ahead[:, rp.A_JTIME], _NS)),
+            Queue.ahead_amm: lists(pa.array(ahead[:, rp.A_AMM] == 1)),
+            Queue.ahead_truncated: pa.array(rows[:, rp.Q_TRUNC] == 1),
+        }
+        return pa.RecordBatch.from_pydict(cols, schema=queue_schema())
+
+    def _findings_batch(self, ctx: _Chunk, rows: np.ndarray) -> pa.RecordBatch:
+        ev = rows[:, rp.FD_EV]
+        kinds = [_KINDS[int(c)] for c in rows[:, rp.FD_KIND]]
+        return self._finding_rows(
+            ctx.batch,
+            ctx.seq,
+            ctx.times,
+            ev,
+            kinds,
+            price=self._price(rows[:, rp.FD_PRICE]),
+            expected_price=self._price(rows[:, rp.FD_EXPPRICE]),
+            quantity=self._qty(rows[:, rp.FD_QTY]),
+            expected_quantity=self._qty(rows[:, rp.FD_EXPQTY]),
+        )
+
+    def _finding_rows(
+        self,
+        batch: pa.RecordBatch,
+        seq: np.ndarray,
+        times: np.ndarray,
+        ev: np.ndarray,
+        kinds: Sequence[FindingKind],
+        *,
+        price: pa.Array,
+        expected_price: pa.Array,
+        quantity: pa.Array,
+        expected_quantity: pa.Array,
+        details: Sequence[str] | None = None,
+    ) -> pa.RecordBatch:
+        take = pa.array(ev)
+        event_types = _strings(batch.column(Orders.event_type)).take(take)
+        order_ids = _strings(batch.column(Orders.order_id)).take(take)
+        if details is None:
+            details = [
+                _detail(kind, et, oid, pr, ep, q, eq)
+                for kind, et, oid, pr, ep, q, eq in zip(
+                    kinds,
+                    event_types.to_pylist(),
+                    order_ids.to_pylist(),
+                    price.to_pylist(),
+                    expected_price.to_pylist(),
+                    quantity.to_pylist(),
+                    expected_quantity.to_pylist(),
+                    strict=True,
+                )
+            ]
+        cols: dict[str, pa.Array] = {
+            Findings.symbol: self._symbol_col(len(ev)),
+            Findings.seq: pa.array(seq[ev]),
+            Findings.event_time: pa.array(times[ev], _NS),
+            Findings.kind: pa.array([k.value for k in kinds], pa.string()),
+            Findings.event_type: event_types,
+            Findings.order_id: order_ids,
+            Findings.account_id: _strings(batch.column(Orders.account_id)).take(take),
+            Findings.trade_id: _strings(batch.column(Orders.trade_id)).take(take),
+            Findings.side: _strings(batch.column(Orders.side)).take(take),
+            Findings.price: price,
+            Findings.expected_price: expected_price,
+            Findings.quantity: quantity,
+            Findings.expected_quantity: expected_quantity,
+            Findings.detail: pa.array(list(details), pa.string()),
+        }
+        return pa.RecordBatch.from_pydict(cols, schema=findings_schema())
+
+    def _off_grid_findings(
+        self,
+        batch: pa.RecordBatch,
+        seq: np.ndarray,
+        times: np.ndarray,
+        off_p: np.ndarray,
+        off_fp: np.ndarray,
+        off_q: np.ndarray,
+        off_l: np.ndarray,
+        off_fq: np.ndarray,
+    ) -> None:
+        p = self.params
+        masks = {
+            Orders.price: off_p,
+            Orders.fill_price: off_fp,
+            Orders.quantity: off_q,
+            Orders.leaves_quantity: off_l,
+            Orders.fill_quantity: off_fq,
+        }
+        ev = np.flatnonzero(off_p | off_fp | off_q | off_l | off_fq)
+        take = pa.array(ev)
+        prices = np.where(
+            off_fp[ev],
+            _floats(batch.column(Orders.fill_price))[ev],
+            _floats(batch.column(Orders.price))[ev],
+        )
+        quantities = np.where(
+            off_fq[ev],
+            _floats(batch.column(Orders.fill_quantity))[ev],
+            np.where(
+                off_l[ev],
+                _floats(batch.column(Orders.leaves_quantity))[ev],
+                _floats(batch.column(Orders.quantity))[ev],
+            ),
+        )
+        details = []
+        for i in ev:
+            bad = [name for name, mask in masks.items() if mask[i]]
+            details.append(
+                f"column(s) {', '.join(bad)} off the instrument grid (tick_size {p.tick_size}, "
+                f"lot_size {p.lot_size}); the replay rounded to the nearest multiple"
+            )
+        del take
+        nan_p = np.isnan(prices)
+        nan_q = np.isnan(quantities)
+        price_arr = pa.array(prices, pa.float64(), mask=nan_p)
+        qty_arr = pa.array(quantities, pa.float64(), mask=nan_q)
+        exp_price = pa.array(
+            to_units(to_counts(np.where(nan_p, 0.0, prices), p.tick_size)[0], p.tick_size),
+            pa.float64(),
+            mask=nan_p,
+        )
+        exp_qty = pa.array(
+            to_units(to_counts(np.where(nan_q, 0.0, quantities), p.lot_size)[0], p.lot_size),
+            pa.float64(),
+            mask=nan_q,
+        )
+        self.pieces.findings.append(
+            self._finding_rows(
+                batch,
+                seq,
+                times,
+                ev,
+                [FindingKind.OFF_GRID] * len(ev),
+                price=price_arr,
+                expected_price=exp_price,
+                quantity=qty_arr,
+                expected_quantity=exp_qty,
+                details=details,
+            )
+        )
+
+    def finish(self) -> SymbolBook:
+        """The outputs of everything fed so far (the book state is kept)."""
+        top = _table(self.pieces.top, self._schema_top)
+        queue = _table(self.pieces.queue, queue_schema())
+        findings = _table(self.pieces.findings, findings_schema())
+        if findings.num_rows:
+            # off-grid findings are made before the loop's: order by seq, then by kind
+            # position among the loop's findings of the same row is kept (stable sort)
+            seq = np.asarray(findings.column(Findings.seq).to_numpy(), dtype=np.int64)
+            is_loop = np.asarray(
+                pc.not_equal(findings.column(Findings.kind), FindingKind.OFF_GRID.value).to_numpy(
+                    zero_copy_only=False
+                ),
+                dtype=np.int64,
+            )
+            order = np.lexsort((np.arange(len(seq)), is_loop, seq))
+            findings = findings.take(pa.array(order))
+        return SymbolBook(top=top, queue=queue, findings=findings, events=self.events)
+
+
+@dataclass
+class _Chunk:
+    """One chunk's columns and the id lookup valid while it is replayed."""
+
+    batch: pa.RecordBatch
+    seq: np.ndarray
+    times: np.ndarray
+    order_ids: pa.Array
+    accounts: pa.Array
+    lookup_ids: pa.Array
+    lookup_slots: np.ndarray
+    _pos: np.ndarray | None = None
+
+    def position_of_slot(self, slots: np.ndarray) -> np.ndarray:
+        if self._pos is None:
+            size = int(self.lookup_slots.max()) + 1 if len(self.lookup_slots) else 1
+            pos = np.full(size, -1, dtype=np.int64)
+            pos[self.lookup_slots] = np.arange(len(self.lookup_slots))
+            self._pos = pos
+        return self._pos[slots]
+
+
+def _table(batches: list[pa.RecordBatch], schema: pa.Schema) -> pa.Table:
+    if not batches:
+        return schema.empty_table()
+    return pa.Table.from_batches(batches, schema=schema).combine_chunks()
+
+
+def _fmt(value: float | None) -> str:
+    return "null" if value is None else f"{value:g}"
+
+
+def _detail(
+    kind: FindingKind,
+    event_type: str,
+    order_id: str,
+    price: float | None,
+    expected_price: float | None,
+    quantity: float | None,
+    expected_quantity: float | None,
+) -> str:
+    if kind is FindingKind.MAKER_FILL_NOT_AT_BEST:
+        return (
+            f"MAKER fill of order {order_id} at {_fmt(price)} while the best price on its side "
+            f"was {_fmt(expected_price)}"
+        )
+    if kind is FindingKind.TAKER_FILL_SKIPPED_LEVEL:
+        return (
+            f"TAKER fill of order {order_id} at {_fmt(price)} while a better price, "
+            f"{_fmt(expected_price)}, was resting on the opposite side"
+        )
+    if kind is FindingKind.ORDER_NOT_IN_BOOK:
+        return f"{event_type} on order {order_id}, which is not resting in the book; event ignored"
+    if kind is FindingKind.DUPLICATE_NEW:
+        return f"NEW for order {order_id}, which is still open; the old order was replaced"
+    if kind is FindingKind.LEAVES_MISMATCH:
+        return (
+            f"{event_type} of order {order_id} leaves {_fmt(quantity)} open, the replay expected "
+            f"{_fmt(expected_quantity)}; the journal's value was used"
+        )
+    if kind is FindingKind.CROSSED_BOOK:
+        return (
+            f"after {event_type} of order {order_id} the best bid {_fmt(price)} is at or above "
+            f"the best ask {_fmt(expected_price)}"
+        )
+    return f"{kind.value} on order {order_id}"
+
+
+def replay_table(
+    orders: pa.Table, params: ReplayParams, *, chunk_rows: int = 262_144
+) -> SymbolBook:
+    """Replay a whole journal table of one symbol (sorted by seq) in chunks."""
+    ticks = level_ticks([orders.column(Orders.price)], params.tick_size)
+    replayer = BookReplayer(params, ticks)
+    for batch in orders.select(list(REPLAY_COLUMNS)).to_batches(max_chunksize=chunk_rows):
+        replayer.feed(batch)
+    return replayer.finish()
