@@ -342,8 +342,10 @@ def to_contract_table(
     Contract columns come first, in contract order and types (categoricals decoded to
     ``string``: a partition never carries the whole day's dictionary), then the extra
     columns; the bookkeeping columns ``_file`` and ``_row`` are dropped. The schema is
-    ``Dataset.schema()`` itself, required columns marked not-null; pass
-    ``nullable=True`` for rows that may break that (a quarantine table).
+    ``Dataset.schema()`` itself, required columns marked not-null, except that a
+    required column that does hold nulls (rows bound for quarantine) is marked nullable
+    rather than made unwritable; ``nullable=True`` marks every column nullable, for a
+    schema that does not depend on the rows.
     """
     klass = DATASETS_BY_NAME[dataset] if isinstance(dataset, str) else dataset
     names = klass.names()
@@ -353,8 +355,10 @@ def to_contract_table(
     columns = []
     fields = []
     for spec in klass.columns():
-        columns.append(table.column(spec.name).cast(spec.type))
-        fields.append(spec.field.with_nullable(True) if nullable else spec.field)
+        column = table.column(spec.name).cast(spec.type)
+        columns.append(column)
+        loose = nullable or column.null_count > 0
+        fields.append(spec.field.with_nullable(True) if loose else spec.field)
     for name in extras:
         columns.append(table.column(name))
         fields.append(table.schema.field(name))

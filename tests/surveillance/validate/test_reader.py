@@ -254,3 +254,16 @@ def test_extra_column_with_clashing_types_across_files_is_refused(tmp_path: Path
     )
     with pytest.raises(ContractError, match=r"extra column has different types"):
         read_landing_day(landing, DAY)
+
+
+def test_rows_with_null_required_values_stay_writable(
+    frames: dict[str, pd.DataFrame], load: Callable[..., LandingDay], tmp_path: Path
+) -> None:
+    frames["orders"].loc[0, "account_id"] = None
+    table = to_contract_table(load(frames).tables["orders"], "orders")
+    assert table.schema.field("account_id").nullable
+    assert not table.schema.field("order_id").nullable
+    storage.write_table(table, str(tmp_path / "quarantine.parquet"))
+    assert storage.read_table(str(tmp_path / "quarantine.parquet")).num_rows == len(
+        frames["orders"]
+    )
