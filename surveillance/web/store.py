@@ -106,8 +106,8 @@ class Capabilities:
 def capabilities(user: UserView, case: CaseSummary, *, can_sign: bool = False) -> Capabilities:
     """The actions the case store would accept from ``user`` on ``case`` as it stands.
 
-    Mirrors the store's rules: analysts work only cases assigned to them (they may
-    take an unassigned one); supervisors work any case, assign to anyone, approve
+    Mirrors the store's rules: analysts comment on any case but otherwise work only
+    cases assigned to them (they may take an unassigned one); supervisors work any case, assign to anyone, approve
     others' closure proposals and reopen; reviewers and admins change nothing.
     """
     works_any = allowed(user.role, Permission.WORK_ANY_CASE)
@@ -118,7 +118,7 @@ def capabilities(user: UserView, case: CaseSummary, *, can_sign: bool = False) -
     return Capabilities(
         assign_any=allowed(user.role, Permission.ASSIGN_ANY) and assignable,
         assign_self=works_own and assignable and case.assignee is None,
-        comment=may_work or (works_own and case.assignee is None),
+        comment=works_own,
         escalate=may_work and _state_allows(case, Action.ESCALATE),
         close=may_work and _state_allows(case, Action.CLOSE),
         approve=allowed(user.role, Permission.APPROVE)
