@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "surveillance.cli.ingest_cmd",
     "surveillance.cli.report_cmd",
     "surveillance.cli.serve_cmd",
+    "surveillance.cli.simulate_cmd",
     "surveillance.cli.users_cmd",
 )
 

@@ -80,7 +80,7 @@ def simulate_day(
     clean: bool = False,
     intensity: float = 1.0,
     engine_truth: str | Path | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> SimulationSummary:
     """Simulate one trading day of the venue and land it in the contract layout.
 

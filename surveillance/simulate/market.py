@@ -107,7 +107,7 @@ class SymbolSim:
         target_rows: int,
         *,
         truth: bool = False,
-        progress: Callable[[int], None] | None = None,
+        progress: Callable[[int], object] | None = None,
     ) -> None:
         self.spec = spec
         self.index = index
