@@ -109,10 +109,10 @@ def fade_candidates(data: SymbolDay) -> pd.DataFrame:
         "before_qty",
         "after_qty",
     ]
+    # every client order: one the fade left unfilled counts too ("or not at all"); the
+    # price check below keeps only orders that would have reached the AMM's quote
     clients = summary[
-        (summary["role"] == Role.CLIENT.value)
-        & (summary["gw"] > np.iinfo(np.int64).min)
-        & ((summary["taker_qty"] > 0) | (summary["order_type"] == "MARKET"))
+        (summary["role"] == Role.CLIENT.value) & (summary["gw"] > np.iinfo(np.int64).min)
     ].sort_values("seq")
     ev_prev_price = ev.groupby("order_id", sort=False)["price"].shift(1)
     ev_prev_leaves = ev.groupby("order_id", sort=False)["leaves"].shift(1)

@@ -61,7 +61,7 @@ class QuoteFade(RuleDetector):
         if fades.empty:
             return DetectorOutput(fades, candidates_frame([]))
         summary = data.order_summary
-        n_clients = int(((summary["role"] == "CLIENT") & (summary["taker_qty"] > 0)).sum())
+        n_clients = int((summary["role"] == "CLIENT").sum())
         rates = {acc: pull_rate(data, acc)[0] for acc in fades["amm_account"].unique()}
         # the window in which a chance pull would have counted: from the client's gateway
         # time to its engine time
