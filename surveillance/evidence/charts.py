@@ -63,6 +63,7 @@ class Bars:
     categories: Sequence[str]
     groups: dict[str, Sequence[float]] = field(default_factory=dict)
     stacked: bool = False
+    colors: dict[str, str] = field(default_factory=dict)
 
 
 def _n(value: float) -> str:
@@ -256,7 +257,7 @@ def time_chart(
             coords: list[str] = []
             previous: float | None = None
             for x, y in segment:
-                if line.step and previous is not None:
+                if line.step and previous is not None and previous != y:
                     coords.append(f"{_n(px(x))},{_n(py(previous))}")
                 coords.append(f"{_n(px(x))},{_n(py(y))}")
                 previous = y
@@ -324,7 +325,8 @@ def bar_chart(
     y_lo = min(bottom - (0.05 * span if bottom < 0 else 0.0), ticks[0])
     y_hi = max(top + 0.05 * span, ticks[-1])
     plot_w = width - _LEFT - _RIGHT
-    plot_h = height - _TOP - _BOTTOM - 30
+    slanted = min(max(len(c) for c in categories), 24) * 7 > plot_w / len(categories)
+    plot_h = height - _TOP - _BOTTOM - (70 if slanted else 30)
 
     def py(y: float) -> float:
         return _TOP + plot_h - (y - y_lo) / (y_hi - y_lo) * plot_h
@@ -342,7 +344,9 @@ def bar_chart(
         )
     slot = plot_w / len(categories)
     names = list(groups)
-    colors = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+    colors = {
+        name: bars.colors.get(name, PALETTE[i % len(PALETTE)]) for i, name in enumerate(names)
+    }
     inner = min(slot * 0.8, 56.0 * len(groups))
     for i, category in enumerate(categories):
         x0 = _LEFT + i * slot + (slot - inner) / 2
@@ -364,11 +368,18 @@ def bar_chart(
                 f"<title>{escape(label)}</title></rect>"
             )
         cx = _LEFT + (i + 0.5) * slot
-        text = category if len(category) <= 18 else category[:17] + "…"
-        parts.append(
-            f'<text x="{_n(cx)}" y="{_n(_TOP + plot_h + 14)}" text-anchor="middle" '
-            f'font-size="9">{escape(text)}</text>'
-        )
+        text = category if len(category) <= 24 else category[:23] + "…"
+        y_text = _TOP + plot_h + 12
+        if slanted:  # too narrow for horizontal labels: slant them
+            parts.append(
+                f'<text x="{_n(cx)}" y="{_n(y_text)}" text-anchor="end" font-size="8" '
+                f'transform="rotate(-25 {_n(cx)} {_n(y_text)})">{escape(text)}</text>'
+            )
+        else:
+            parts.append(
+                f'<text x="{_n(cx)}" y="{_n(y_text + 2)}" text-anchor="middle" '
+                f'font-size="9">{escape(text)}</text>'
+            )
     parts.append(
         f'<line x1="{_LEFT}" y1="{_n(py(0))}" x2="{width - _RIGHT}" y2="{_n(py(0))}" '
         'stroke="#333333"/>'

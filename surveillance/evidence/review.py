@@ -566,6 +566,7 @@ def alert_tables(alerts: pd.DataFrame) -> tuple[list[dict[str, Any]], str]:
             list(counts),
             {s: [float(counts[t][s]) for t in counts] for s in severities},
             stacked=True,
+            colors={"LOW": "#56B4E9", "MEDIUM": "#E69F00", "HIGH": "#D55E00"},
         ),
         y_label="alerts",
     )
@@ -904,7 +905,7 @@ def render_review(
         ),
         appendix_hashes=table_view(appendix["section_hashes"], ("section", "hash")),
         evidence_cfg=evidence_cfg,
-        notes=sorted(set(metrics.absent)),
+        notes=sorted({a.replace(lake.root, "<lake>") for a in metrics.absent}),
         sources=metrics.sources,
     )
 

@@ -194,9 +194,9 @@ def simulate_market(seed: int = 7) -> Matcher:
     return m
 
 
-def write_lake(lake_root: Path) -> tuple[Settings, Matcher]:
-    """Write the simulated day as curated partitions; returns settings and the matcher."""
-    m = simulate_market()
+def write_lake(lake_root: Path, matcher: Matcher | None = None) -> tuple[Settings, Matcher]:
+    """Write a matcher's day (the simulated one by default) as curated partitions."""
+    m = matcher or simulate_market()
     settings = resolve(landing=str(lake_root / "landing"), lake=str(lake_root / "lake"))
     lake = settings.lake
     orders = Orders.from_pylist(m.orders)
@@ -456,3 +456,20 @@ def world(
         fingerprint(load_private_key(root / "keys" / PRIVATE_KEY_FILE).public_key()),
     )
     return StoreWorld(settings, simulate_market(), case_id, keys, root)
+
+
+@pytest.fixture
+def new_matcher() -> Callable[[], Matcher]:
+    """Makes an empty :class:`Matcher` for ``BTC-USD`` to script a scenario with."""
+    return lambda: Matcher(SYMBOL)
+
+
+@pytest.fixture
+def scenario_lake(tmp_path: Path) -> Callable[[Matcher], Settings]:
+    """Writes a scripted matcher's day (with the standard accounts) as a lake."""
+
+    def write(matcher: Matcher) -> Settings:
+        folder = tmp_path / f"scenario-{len(list(tmp_path.glob('scenario-*')))}"
+        return write_lake(folder, matcher)[0]
+
+    return write
