@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from surveillance import settings as settings_module
+from surveillance.evidence.demo import demo_step as evidence_step
 from surveillance.settings import Settings
 from surveillance.web.demo import demo_step as web_step
 
@@ -20,6 +21,7 @@ Step = Callable[[Settings, dt.date], None]
 
 #: The demo's steps, in pipeline order.
 STEPS: list[tuple[str, Step]] = [
+    ("evidence: a signed pack of one case, verified; the review report", evidence_step),
     ("web app: work the cases in a browser", web_step),
 ]
 
