@@ -9,8 +9,10 @@ from the same state and may change it freely.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -324,7 +326,40 @@ def _template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, MarketFac
         populate(store, facts)
     finally:
         store.dispose()
+    _SESSIONS.update(_sign_in_everyone(root))
     return root, facts
+
+
+#: user name -> a signed session cookie valid for every copy of the template.
+_SESSIONS: dict[str, str] = {}
+
+
+def _sign_in_everyone(root: Path) -> dict[str, str]:
+    """Sign each user in once through the real form; keep their session cookies.
+
+    Copies of the template share its session key file, so these cookies are valid
+    in every test, which then skips the deliberately slow password hashing.
+    """
+    from surveillance.web import create_app
+    from surveillance.web.app import SESSION_COOKIE
+
+    settings = Settings(
+        str(root / "landing"), str(root / "lake"), f"sqlite:///{root / 'mmsurv.db'}", None
+    )
+    app = create_app(settings, https_only=False)
+    cookies = {}
+    try:
+        for username in USERS:
+            with TestClient(app, follow_redirects=False) as client:
+                token = csrf_of(client.get("/login").text)
+                response = client.post(
+                    "/login", data={"username": username, "password": PASSWORD, "csrf_token": token}
+                )
+                assert response.status_code == 303, response.text
+                cookies[username] = str(client.cookies.get(SESSION_COOKIE))
+    finally:
+        app.state.cases.dispose()
+    return cookies
 
 
 @pytest.fixture
@@ -377,7 +412,11 @@ def version_of(html: str) -> int:
 
 @pytest.fixture
 def client_for(app: object) -> Iterator[Callable[[str | None], TestClient]]:
-    """A factory of test clients, each signed in as the named user (None: anonymous)."""
+    """A factory of test clients, each signed in as the named user (None: anonymous).
+
+    Clients reuse the session each user got by signing in through the form once per
+    test session (sign-in itself is tested in ``test_routes.py``).
+    """
     clients: list[TestClient] = []
 
     def make(username: str | None) -> TestClient:
@@ -385,12 +424,9 @@ def client_for(app: object) -> Iterator[Callable[[str | None], TestClient]]:
         client.__enter__()
         clients.append(client)
         if username is not None:
-            page = client.get("/login")
-            response = client.post(
-                "/login",
-                data={"username": username, "password": PASSWORD, "csrf_token": csrf_of(page.text)},
-            )
-            assert response.status_code == 303, response.text
+            from surveillance.web.app import SESSION_COOKIE
+
+            client.cookies.set(SESSION_COOKIE, _SESSIONS[username])
         return client
 
     yield make
@@ -432,3 +468,70 @@ class Helpers:
 def h(web_env: WebEnv) -> Helpers:
     """Page and case-store readers bound to the test's environment."""
     return Helpers(web_env)
+
+
+# ----------------------------------------------------------------------------- PostgreSQL
+
+PG_URL = os.environ.get("MMSURV_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _pg_admin() -> Any:
+    """An autocommit connection to the test server (CREATE and DROP DATABASE)."""
+    import psycopg
+    from sqlalchemy import make_url
+
+    url = make_url(PG_URL).set(drivername="postgresql")
+    return psycopg.connect(
+        url.render_as_string(hide_password=False), autocommit=True, connect_timeout=5
+    )
+
+
+def _pg_url(database: str) -> str:
+    from sqlalchemy import make_url
+
+    return make_url(PG_URL).set(database=database).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def _pg_template(_template: tuple[Path, MarketFacts]) -> Iterator[str]:
+    """A populated PostgreSQL case store, built once, that each test database copies.
+
+    Skipped when the server is unreachable, except in CI, where that fails.
+    """
+    import psycopg
+
+    try:
+        admin = _pg_admin()
+    except psycopg.OperationalError as exc:
+        message = f"PostgreSQL at {PG_URL} is unreachable ({exc})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message}; CI must run the PostgreSQL tests", pytrace=False)
+        pytest.skip(message)
+    name = f"mmsurv_web_tpl_{uuid.uuid4().hex[:10]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    store = CaseStore(_pg_url(name))
+    try:
+        populate(store, _template[1])
+    finally:
+        store.dispose()
+    yield name
+    with _pg_admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_env(web_env: WebEnv, _pg_template: str) -> Iterator[WebEnv]:
+    """The test's lake with a private PostgreSQL copy of the populated case store."""
+    name = f"mmsurv_web_{uuid.uuid4().hex[:12]}"
+    with _pg_admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{_pg_template}"')
+    settings = Settings(
+        landing_uri=web_env.settings.landing_uri,
+        lake_uri=web_env.settings.lake_uri,
+        db_url=_pg_url(name),
+        config_path=None,
+    )
+    yield WebEnv(web_env.root, settings, web_env.facts)
+    with _pg_admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
