@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from surveillance import settings as settings_module
+from surveillance.detect import demo_step as detect_step
 from surveillance.evidence.demo import demo_step as evidence_step
 from surveillance.settings import Settings
 from surveillance.web.demo import demo_step as web_step
@@ -21,6 +22,7 @@ Step = Callable[[Settings, dt.date], None]
 
 #: The demo's steps, in pipeline order.
 STEPS: list[tuple[str, Step]] = [
+    ("detect: features and rule detectors; alerts by typology and evaluation", detect_step),
     ("evidence: a signed pack of one case, verified; the review report", evidence_step),
     ("web app: work the cases in a browser", web_step),
 ]

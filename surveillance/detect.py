@@ -246,3 +246,29 @@ def read_alerts_day(settings: Settings, day: dt.date) -> pd.DataFrame:
     return (
         table.select(Alerts.names()).to_pandas() if table.num_rows else Alerts.empty().to_pandas()
     )
+
+
+def demo_step(settings: Settings, day: dt.date) -> None:
+    """``make demo``: detect on the demo day, alerts by typology, evaluation against labels."""
+    from surveillance.evaluate import evaluate, read_labels
+
+    result = detect_day(settings, day)
+    print(f"  {result.alerts} alerts on {len(result.symbols)} symbols in {result.seconds:.1f} s")
+    for typology, count in result.by_typology.items():
+        print(f"    {typology:<26} {count:>5}")
+    labels, symbols, days = read_labels(settings.landing_uri)
+    if labels.empty:
+        print("  no labels in the landing root: nothing to evaluate against")
+        return
+    evaluation = evaluate(
+        labels, read_alerts_day(settings, day), symbols_by_day=symbols or None, days=[day]
+    )
+    print("  evaluation against the day's labels (contract matching rule):")
+    print(
+        f"    {'typology':<26} {'labels':>6} {'found':>6} {'alerts':>6} {'prec':>6} {'recall':>6}"
+    )
+    for row in evaluation.table():
+        print(
+            f"    {row['typology']!s:<26} {row['labels']!s:>6} {row['detected']!s:>6} "
+            f"{row['alerts']!s:>6} {row['precision']!s:>6} {row['recall']!s:>6}"
+        )

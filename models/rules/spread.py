@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from pydantic import Field
@@ -23,6 +25,13 @@ from models.rules.base import DetectorOutput, RuleDetector, candidates_frame
 from surveillance.config import SectionModel
 from surveillance.contract import Typology
 from surveillance.days import day_bounds
+
+
+def _nanmedian_rows(values: np.ndarray) -> np.ndarray:
+    """Column-wise median ignoring NaN; NaN where a column has no value (no warning)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(values, axis=0)
 
 
 class QuoteFadeParams(SectionModel):
@@ -198,7 +207,7 @@ class SpreadWidening(RuleDetector):
         peer_day = np.full(len(t0), np.nan)
         if peers:
             peer_series = [spread_before(data, [p], starts, ends) for p in peers]
-            peer_spread = np.nanmedian(np.vstack(peer_series), axis=0)
+            peer_spread = _nanmedian_rows(np.vstack(peer_series))
         feature_frames = []
         rows = []
         for account in data.amm_accounts:
@@ -216,8 +225,8 @@ class SpreadWidening(RuleDetector):
                 n = int(np.ceil(24 * 3600 * NS / pre))
                 tile = day_start + np.arange(n, dtype=np.int64) * pre
                 own_tiles = spread_before(data, [account], tile, tile + pre)
-                peer_tiles = np.nanmedian(
-                    np.vstack([spread_before(data, [p], tile, tile + pre) for p in peers]), axis=0
+                peer_tiles = _nanmedian_rows(
+                    np.vstack([spread_before(data, [p], tile, tile + pre) for p in peers])
                 )
                 with np.errstate(invalid="ignore", divide="ignore"):
                     r = own_tiles / peer_tiles
