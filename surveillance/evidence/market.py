@@ -57,7 +57,12 @@ def top_of_book(orders: pd.DataFrame, accounts: Collection[str] | None = None) -
     levels: dict[str, dict[float, float]] = {Side.BUY.value: {}, Side.SELL.value: {}}
     heaps: dict[str, list[float]] = {Side.BUY.value: [], Side.SELL.value: []}
     resting: dict[str, tuple[str, float, float]] = {}
-    times = frame[Orders.event_time].to_numpy()
+    times = (
+        pd.to_datetime(frame[Orders.event_time], utc=True)
+        .astype("datetime64[ns, UTC]")
+        .dt.tz_localize(None)
+        .to_numpy()
+    )
     order_ids = frame[Orders.order_id].to_numpy(dtype=object)
     sides = frame[Orders.side].to_numpy(dtype=object)
     prices = frame[Orders.price].to_numpy(dtype="float64", na_value=np.nan)
@@ -98,7 +103,9 @@ def top_of_book(orders: pd.DataFrame, accounts: Collection[str] | None = None) -
             out_rows.append(row)
             last = row
     result = pd.DataFrame(out_rows, columns=list(TOP_COLUMNS[1:]), dtype="float64")
-    result.insert(0, "event_time", pd.to_datetime(pd.Series(out_time), utc=True))
+    # Keep nanoseconds: engine times are ns and inference from objects would round to us.
+    stamps = np.array(out_time, dtype="datetime64[ns]")
+    result.insert(0, "event_time", pd.Series(stamps).dt.tz_localize("UTC"))
     return result
 
 

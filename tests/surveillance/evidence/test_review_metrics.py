@@ -173,3 +173,62 @@ def test_time_to_close_and_open_cases_come_from_the_case_records() -> None:
     )
     assert [(r["case"], r["age_days"]) for r in tables["open"]] == [(3, 2.0)]
     assert {r["disposition"]: r["cases"] for r in tables["dispositions"]}["OPEN"] == 1
+
+
+def test_queue_priority_counts_fills_ahead_of_the_other_party(
+    new_matcher: Scenario, scenario_lake: Callable[[Any], Any]
+) -> None:
+    from surveillance import storage
+    from surveillance.book.schema import Queue
+
+    m = new_matcher()
+    m.submit(at("10:00:00"), AMM, "BUY", 1.0, 99.0)
+    settings = scenario_lake(m)
+    base = {
+        "symbol": "BTC-USD",
+        "event_time": at("10:00:01"),
+        "trade_id": "T1",
+        "side": "BUY",
+        "price": 99.0,
+        "fill_price": 99.0,
+        "fill_quantity": 1.0,
+        "leaves_before": 1.0,
+        "joined_seq": 1,
+        "joined_time": at("10:00:00"),
+        "at_best": True,
+        "level_orders": 2,
+        "level_quantity": 2.0,
+        "ahead_quantity": 1.0,
+        "ahead_quantities": [1.0],
+        "ahead_joined_seqs": [0],
+        "ahead_joined_times": [at("09:59:59")],
+        "ahead_truncated": False,
+    }
+    rows = [
+        {
+            **base,
+            "seq": 2,
+            "order_id": "O1",
+            "account_id": AMM,
+            "is_amm": True,
+            "queue_position": 1,
+            "ahead_order_ids": ["C1"],
+            "ahead_account_ids": ["client-2"],
+            "ahead_amm": [False],
+        },
+        {
+            **base,
+            "seq": 3,
+            "order_id": "O2",
+            "account_id": "client-2",
+            "is_amm": False,
+            "queue_position": 0,
+            "ahead_order_ids": [],
+            "ahead_account_ids": [],
+            "ahead_amm": [],
+        },
+    ]
+    storage.write_partition(Queue.from_pylist(rows), settings.lake.book("queue", DAY, "BTC-USD"))
+    row = review_metrics(settings, "GROUP", DAY, DAY).priority[0]
+    assert (row["amm_maker_fills"], row["amm_fills_ahead_of_clients"]) == (1, 1)
+    assert (row["client_maker_fills"], row["client_fills_ahead_of_amm"]) == (1, 0)
