@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from surveillance.contract import (
     Accounts,
@@ -405,6 +406,16 @@ def _text(values: Any) -> np.ndarray:
     return np.asarray(text.to_numpy(dtype=object, na_value="null"), dtype=object)
 
 
+def _words(*parts: Any) -> np.ndarray:
+    """Element-wise concatenation of strings and string arrays (few rows: violations)."""
+    arrays = [p for p in parts if not isinstance(p, str)]
+    n = len(arrays[0]) if arrays else 1
+    columns = [[p] * n if isinstance(p, str) else list(p) for p in parts]
+    return np.array(
+        ["".join(str(x) for x in row) for row in zip(*columns, strict=True)], dtype=object
+    )
+
+
 def _strings_at(series: pd.Series, rows: np.ndarray) -> np.ndarray:
     """The values at ``rows`` as Python strings, ``None`` where null."""
     taken = series.iloc[rows]
@@ -461,15 +472,41 @@ def _hits(
     return result
 
 
-#: One column check for :func:`_multi`: (column, failing mask, expected, found values).
-_ColumnCheck = tuple[str, np.ndarray, "str | np.ndarray", Any]
+#: One column check for :func:`_multi`: (column, failing mask, expected, found). Expected
+#: and found are a constant string, a full-length array or Series (indexed by the
+#: failing rows), or a function of the failing rows' positions: only violations are
+#: ever formatted, so a clean ten-million-row day formats nothing.
+_ColumnCheck = tuple[str, np.ndarray, Any, Any]
+
+
+def _resolve(spec: Any, rows: np.ndarray, *, text: bool) -> np.ndarray:
+    if isinstance(spec, str):
+        return np.full(len(rows), spec, dtype=object)
+    if callable(spec):
+        return np.asarray(spec(rows), dtype=object)
+    if isinstance(spec, pd.Series):
+        return _text(spec.iloc[rows])
+    values = np.asarray(spec)[rows]
+    return values if values.dtype == object and not text else _text(values)
+
+
+def _failing_columns(failing: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """Per row of a (rows x checks) boolean matrix, the failing checks' columns joined."""
+    weights = np.int64(1) << np.arange(failing.shape[1], dtype=np.int64)
+    pattern = (failing.astype(np.int64) * weights).sum(axis=1)
+    unique, inverse = np.unique(pattern, return_inverse=True)
+    labels = [
+        ", ".join(dict.fromkeys(n for j, n in enumerate(names) if (int(p) >> j) & 1))
+        for p in unique
+    ]
+    return np.array(labels, dtype=object)[inverse]
 
 
 def _multi(ctx: _Context, dataset: str, checks: Sequence[_ColumnCheck]) -> pd.DataFrame:
     """One violation per row failing any of several column checks.
 
-    ``checks`` are ``(column, failing mask, expected, values)``; a row failing several
-    names them all in ``column`` and reports the first one's expected and found.
+    A row failing several checks names all their columns in ``column`` and reports the
+    first failing check's expected and found values.
     """
     if not checks:
         return _empty_hits()
@@ -479,29 +516,18 @@ def _multi(ctx: _Context, dataset: str, checks: Sequence[_ColumnCheck]) -> pd.Da
         return _empty_hits()
     failing = masks[rows]
     first = failing.argmax(axis=1)
-    pattern = (failing.astype(np.int64) << np.arange(len(checks), dtype=np.int64)).sum(axis=1)
-    names = {
-        int(p): ", ".join(checks[j][0] for j in range(len(checks)) if (int(p) >> j) & 1)
-        for p in np.unique(pattern)
-    }
-    column = np.array([names[int(p)] for p in pattern], dtype=object) if len(names) > 1 else None
     expected = np.empty(len(rows), dtype=object)
     found = np.empty(len(rows), dtype=object)
     for j, (_, _, exp, values) in enumerate(checks):
         pick = first == j
-        if not pick.any():
-            continue
-        expected[pick] = exp if isinstance(exp, str) else np.asarray(exp)[rows[pick]]
-        if isinstance(values, str):
-            found[pick] = values
-        else:
-            vals = values.iloc[rows[pick]] if isinstance(values, pd.Series) else values[rows[pick]]
-            found[pick] = _text(vals)
+        if pick.any():
+            expected[pick] = _resolve(exp, rows[pick], text=False)
+            found[pick] = _resolve(values, rows[pick], text=True)
     return _hits(
         ctx,
         dataset,
         rows,
-        column=column if column is not None else names[int(pattern[0])],
+        column=_failing_columns(failing, [c[0] for c in checks]),
         expected=expected,
         found=found,
     )
@@ -644,7 +670,10 @@ def _fill_fields(ctx: _Context) -> pd.DataFrame:
         Orders.trade_id: ~_null_strings(frame[Orders.trade_id]),
         Orders.liquidity: np.asarray(frame[Orders.liquidity].notna().to_numpy(), dtype=bool),
     }
-    expected_other = np.array(["null on " + e for e in _EVENT_NAMES], dtype=object)[o.event]
+
+    def expected_other(rows: np.ndarray) -> np.ndarray:
+        return _words("null on ", _EVENT_NAMES[o.event[rows]])
+
     checks: list[_ColumnCheck] = []
     for column, mask in present.items():
         checks.append((column, is_fill & ~mask, "set on FILL", "null"))
@@ -757,9 +786,10 @@ def _off_increment(
     frame = ctx.frame(dataset)
     increment = ctx.increments(frame["symbol"], increment_column)
     known = ~np.isnan(increment)
-    expected = np.array(
-        [f"multiple of {increment_column} {t}" for t in _text(increment)], dtype=object
-    )
+
+    def expected(rows: np.ndarray) -> np.ndarray:
+        return _words(f"multiple of {increment_column} ", _text(increment[rows]))
+
     checks: list[_ColumnCheck] = []
     for column, values in columns:
         checkable = known & _positive(values)
@@ -1162,6 +1192,8 @@ def _attribute_changed(ctx: _Context) -> pd.DataFrame:
     o = ctx.orders
     frame = ctx.frame(Orders.name)
     cur, prev = o.previous_in_life()
+    before = np.full(o.n, -1, dtype=np.int64)
+    before[cur] = prev
     checks: list[_ColumnCheck] = []
     for column, codes in (
         (Orders.account_id, o.account),
@@ -1170,17 +1202,12 @@ def _attribute_changed(ctx: _Context) -> pd.DataFrame:
     ):
         changed = np.zeros(o.n, dtype=bool)
         changed[cur] = (codes[cur] != codes[prev]) & (codes[cur] >= 0) & (codes[prev] >= 0)
-        expected = np.full(o.n, None, dtype=object)
-        if changed.any():
-            before = np.zeros(o.n, dtype=np.int64)
-            before[cur] = prev
-            rows = np.flatnonzero(changed)
-            expected[rows] = [
-                f"{v} (as at seq {s})"
-                for v, s in zip(
-                    _strings_at(frame[column], before[rows]), o.seq[before[rows]], strict=True
-                )
-            ]
+
+        def expected(rows: np.ndarray, column: str = column) -> np.ndarray:
+            earlier = before[rows]
+            values = _strings_at(frame[column], earlier)
+            return _words(values, " (as at seq ", o.seq[earlier], ")")
+
         checks.append((column, changed, expected, frame[column]))
     return _multi(ctx, Orders.name, checks)
 
@@ -1383,46 +1410,46 @@ def _trade_fill_count(ctx: _Context) -> pd.DataFrame:
     )
 
 
+#: One reconciliation check of :func:`_pair_check`: (column, failing mask over the pairs,
+#: describe) where ``describe(sel)`` gives expected, found and the fill row to name for
+#: the selected pairs only (violations are few; formatting every trade would not be).
+_PairCheck = tuple[
+    str, np.ndarray, Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+]
+
+
 def _pair_check(
     ctx: _Context,
-    build: Callable[
-        [np.ndarray, np.ndarray, np.ndarray],
-        list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
-    ],
+    build: Callable[[np.ndarray, np.ndarray, np.ndarray], list[_PairCheck]],
 ) -> pd.DataFrame:
-    """Checks over trades with exactly two fills.
+    """Checks over trades with exactly two fills (the others are ``trades.fill_count``).
 
-    ``build(trades, first, second)`` returns ``(column, bad, expected, found, fill_row)``
-    per check, arrays aligned with ``trades``; one violation per trade, naming every
-    failing column and the first failing check's fill.
+    ``build(trades, first, second)`` gets the trades rows and their two fill rows and
+    returns the checks; one violation per failing trade, naming every failing column and
+    the first failing check's expected, found and fill.
     """
     trades, first, second = ctx.fills.pairs()
-    checks = build(trades, first, second)
-    if not checks or not len(trades):
+    if not len(trades):
         return _empty_hits()
+    checks = build(trades, first, second)
     masks = np.column_stack([c[1] for c in checks])
-    hit = masks.any(axis=1)
-    if not hit.any():
+    hit = np.flatnonzero(masks.any(axis=1))
+    if not len(hit):
         return _empty_hits()
     failing = masks[hit]
     which = failing.argmax(axis=1)
-    names = np.array(
-        [", ".join(checks[j][0] for j in range(len(checks)) if f[j]) for f in failing],
-        dtype=object,
-    )
-    expected = np.empty(int(hit.sum()), dtype=object)
-    found = np.empty(int(hit.sum()), dtype=object)
-    fill_rows = np.zeros(int(hit.sum()), dtype=np.int64)
-    for j, (_, _, exp, fnd, fill) in enumerate(checks):
+    expected = np.empty(len(hit), dtype=object)
+    found = np.empty(len(hit), dtype=object)
+    fill_rows = np.zeros(len(hit), dtype=np.int64)
+    for j, (_, _, describe) in enumerate(checks):
         pick = which == j
-        expected[pick] = exp[hit][pick]
-        found[pick] = fnd[hit][pick]
-        fill_rows[pick] = fill[hit][pick]
+        if pick.any():
+            expected[pick], found[pick], fill_rows[pick] = describe(hit[pick])
     return _hits(
         ctx,
         Trades.name,
         trades[hit],
-        column=names,
+        column=_failing_columns(failing, [c[0] for c in checks]),
         expected=expected,
         found=found,
         order_rows=fill_rows,
@@ -1440,25 +1467,43 @@ def _fill_mismatch(ctx: _Context) -> pd.DataFrame:
     price = _floats(frame[Trades.price])
     qty = _floats(frame[Trades.quantity])
 
-    def build(trades: np.ndarray, first: np.ndarray, second: np.ndarray) -> list[Any]:
-        out = []
-        for column, trade_values, fill_values in (
-            (Trades.price, price[trades], o.fill_price),
-            (Trades.quantity, qty[trades], o.fill_quantity),
+    def build(trades: np.ndarray, first: np.ndarray, second: np.ndarray) -> list[_PairCheck]:
+        out: list[_PairCheck] = []
+        for column, trade_all, fill_all in (
+            (Trades.price, price, o.fill_price),
+            (Trades.quantity, qty, o.fill_quantity),
         ):
+            want = trade_all[trades]
+            v1, v2 = fill_all[first], fill_all[second]
             # Non-positive or null values are flagged by their own rules; compare the rest.
-            comparable = _positive(trade_values)
-            bad1 = comparable & _positive(fill_values[first])
-            bad1 &= ~_close(fill_values[first], trade_values)
-            bad2 = comparable & _positive(fill_values[second])
-            bad2 &= ~_close(fill_values[second], trade_values)
-            fill = np.where(bad1, first, second)
-            found = np.array([f"fill {v}" for v in _text(fill_values[fill])], dtype=object)
-            expected = np.array([f"{v} on both fills" for v in _text(trade_values)], dtype=object)
-            out.append((column, bad1 | bad2, expected, found, fill))
+            comparable = _positive(want)
+            bad1 = comparable & _positive(v1) & ~_close(v1, want)
+            bad2 = comparable & _positive(v2) & ~_close(v2, want)
+
+            def describe(
+                sel: np.ndarray,
+                want: np.ndarray = want,
+                v1: np.ndarray = v1,
+                v2: np.ndarray = v2,
+                bad1: np.ndarray = bad1,
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                on_first = bad1[sel]
+                values = np.where(on_first, v1[sel], v2[sel])
+                fills = np.where(on_first, first[sel], second[sel])
+                return (
+                    _words(_text(want[sel]), " on both fills"),
+                    _words("fill ", _text(values)),
+                    fills,
+                )
+
+            out.append((column, bad1 | bad2, describe))
         return out
 
     return _pair_check(ctx, build)
+
+
+_SIDE_NAMES = np.array([m.value for m in Side] + ["invalid"], dtype=object)
+_LIQUIDITY_NAMES = np.array([m.value for m in Liquidity] + ["null"], dtype=object)
 
 
 @_register(
@@ -1468,15 +1513,17 @@ def _fill_mismatch(ctx: _Context) -> pd.DataFrame:
 )
 def _fill_sides(ctx: _Context) -> pd.DataFrame:
     o = ctx.orders
-    names = np.array([m.value for m in Side] + ["invalid"], dtype=object)
 
-    def build(trades: np.ndarray, first: np.ndarray, second: np.ndarray) -> list[Any]:
+    def build(trades: np.ndarray, first: np.ndarray, second: np.ndarray) -> list[_PairCheck]:
         s1, s2 = o.side[first], o.side[second]
         # An invalid or null side is flagged by orders.invalid_side / null_required.
         bad = (s1 >= 0) & (s2 >= 0) & (s1 == s2)
-        found = np.array([f"{a} and {b}" for a, b in zip(names[s1], names[s2], strict=True)])
-        expected = np.full(len(trades), "one BUY and one SELL fill", dtype=object)
-        return [("side", bad, expected, found.astype(object), first)]
+
+        def describe(sel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            found = _words(_SIDE_NAMES[s1[sel]], " and ", _SIDE_NAMES[s2[sel]])
+            return np.full(len(sel), "one BUY and one SELL fill", dtype=object), found, first[sel]
+
+        return [("side", bad, describe)]
 
     return _pair_check(ctx, build)
 
@@ -1493,6 +1540,14 @@ def _buy_sell_fills(
     return buy, sell, ok
 
 
+def _arrow_strings(series: pd.Series, rows: np.ndarray) -> pa.Array:
+    """The values at ``rows`` as an Arrow string array (nulls kept), without Python objects."""
+    array = pa.array(series).take(pa.array(rows))
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    return array.cast(pa.large_string())
+
+
 @_register(
     "trades.fill_ids_mismatch",
     Trades.name,
@@ -1503,27 +1558,34 @@ def _fill_ids(ctx: _Context) -> pd.DataFrame:
     orders = ctx.frame(Orders.name)
     frame = ctx.frame(Trades.name)
 
-    def build(trades: np.ndarray, first: np.ndarray, second: np.ndarray) -> list[Any]:
+    def build(trades: np.ndarray, first: np.ndarray, second: np.ndarray) -> list[_PairCheck]:
         buy, sell, ok = _buy_sell_fills(ctx, first, second)
-        out = []
+        out: list[_PairCheck] = []
         for column, fills, source in (
             (Trades.buy_order_id, buy, Orders.order_id),
             (Trades.sell_order_id, sell, Orders.order_id),
             (Trades.buy_account_id, buy, Orders.account_id),
             (Trades.sell_account_id, sell, Orders.account_id),
         ):
-            want = _strings_at(frame[column], trades)
-            have = _strings_at(orders[source], fills)
-            bad = ok & (want != have) & pd.notna(want) & pd.notna(have)
-            out.append(
-                (
-                    column,
-                    bad,
-                    want.astype(object),
-                    np.array([f"fill {source} {h}" for h in have], dtype=object),
-                    fills,
-                )
-            )
+            want = _arrow_strings(frame[column], trades)
+            have = _arrow_strings(orders[source], fills)
+            # A null on either side is flagged by null_required; compare the rest.
+            same = pc.fill_null(pc.equal(want, have), True).to_numpy(zero_copy_only=False)
+            bad = ok & ~np.asarray(same, dtype=bool)
+
+            def describe(
+                sel: np.ndarray,
+                want: pa.Array = want,
+                have: pa.Array = have,
+                fills: np.ndarray = fills,
+                source: str = source,
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                picked = pa.array(sel)
+                expected = np.array(want.take(picked).to_pylist(), dtype=object)
+                found = _words(f"fill {source} ", have.take(picked).to_pylist())
+                return expected, found, fills[sel]
+
+            out.append((column, bad, describe))
         return out
 
     return _pair_check(ctx, build)
@@ -1536,17 +1598,21 @@ def _fill_ids(ctx: _Context) -> pd.DataFrame:
 )
 def _fill_liquidity(ctx: _Context) -> pd.DataFrame:
     o = ctx.orders
-    names = np.array([m.value for m in Liquidity] + ["null"], dtype=object)
 
-    def build(trades: np.ndarray, first: np.ndarray, second: np.ndarray) -> list[Any]:
+    def build(trades: np.ndarray, first: np.ndarray, second: np.ndarray) -> list[_PairCheck]:
         l1, l2 = o.liquidity[first], o.liquidity[second]
         # A null or invalid liquidity is flagged by orders.fill_fields / invalid_liquidity.
         bad = (l1 >= 0) & (l2 >= 0) & (l1 == l2)
-        found = np.array(
-            [f"{a} and {b}" for a, b in zip(names[l1], names[l2], strict=True)], dtype=object
-        )
-        expected = np.full(len(trades), "one MAKER and one TAKER fill", dtype=object)
-        return [("liquidity", bad, expected, found, first)]
+
+        def describe(sel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            found = _words(_LIQUIDITY_NAMES[l1[sel]], " and ", _LIQUIDITY_NAMES[l2[sel]])
+            return (
+                np.full(len(sel), "one MAKER and one TAKER fill", dtype=object),
+                found,
+                first[sel],
+            )
+
+        return [("liquidity", bad, describe)]
 
     return _pair_check(ctx, build)
 
@@ -1559,18 +1625,21 @@ def _fill_liquidity(ctx: _Context) -> pd.DataFrame:
 def _aggressor(ctx: _Context) -> pd.DataFrame:
     o = ctx.orders
     aggressor = _enum_index(ctx.frame(Trades.name)[Trades.aggressor_side], Side)
-    names = np.array([m.value for m in Side] + ["invalid"], dtype=object)
 
-    def build(trades: np.ndarray, first: np.ndarray, second: np.ndarray) -> list[Any]:
+    def build(trades: np.ndarray, first: np.ndarray, second: np.ndarray) -> list[_PairCheck]:
         l1, l2 = o.liquidity[first], o.liquidity[second]
         s1, s2 = o.side[first], o.side[second]
         one_each = (l1 >= 0) & (l2 >= 0) & (l1 != l2) & (s1 >= 0) & (s2 >= 0) & (s1 != s2)
         taker = np.where(l1 == _TAKER, first, second)
         side = o.side[taker]
         given = aggressor[trades]
-        bad = one_each & (side >= 0) & (given >= 0) & (side != given)
-        expected = np.array([f"{s} (the TAKER fill's side)" for s in names[side]], dtype=object)
-        return [(Trades.aggressor_side, bad, expected, names[given].astype(object), taker)]
+        bad = one_each & (given >= 0) & (side != given)
+
+        def describe(sel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            expected = _words(_SIDE_NAMES[side[sel]], " (the TAKER fill's side)")
+            return expected, _SIDE_NAMES[given[sel]], taker[sel]
+
+        return [(Trades.aggressor_side, bad, describe)]
 
     return _pair_check(ctx, build)
 
