@@ -197,8 +197,10 @@ def verify_rows(rows: Sequence[AuditEntry], head: AuditHead | None) -> ChainVerd
     Walks from the first entry and stops at the first break, classifying it:
     an entry whose content no longer matches its hash was *edited*; an entry
     that does not point at the one before it was *inserted* when the next entry
-    skips it, *reordered* when it points at an entry stored later, and otherwise
-    the entry it points at was *deleted*.
+    skips it, *reordered* when it points at an entry stored elsewhere, *deleted*
+    when the sequence numbers have a gap where the entry it points at was, and
+    otherwise the entry before it was edited and re-hashed (*edited*). Entries
+    deleted from or added past the end show up against the head row.
     """
     hashes = [r.hash for r in rows]
     position = {h: i for i, h in enumerate(hashes)}
@@ -238,29 +240,44 @@ def verify_rows(rows: Sequence[AuditEntry], head: AuditHead | None) -> ChainVerd
                 f"follows entry {rows[position[row.prev_hash]].seq}, not entry "
                 f"{rows[i - 1].seq if i > 0 else 'none (the start)'}",
             )
-        missing = rows[i - 1].seq + 1 if i > 0 else 1
+        previous_seq = rows[i - 1].seq if i > 0 else 0
+        if row.seq == previous_seq + 1 and i > 0:
+            bad = rows[i - 1]
+            return broken(
+                bad.seq,
+                "edited",
+                f"audit entry {bad.seq} ({bad.action} by {bad.actor}) was replaced: it was "
+                f"edited and re-hashed, and entry {row.seq} still points to the original",
+            )
         return broken(
-            missing,
+            previous_seq + 1,
             "deleted",
-            f"audit entry {missing} was deleted: entry {row.seq} ({row.action} by {row.actor}) "
-            "follows an entry that is no longer stored",
+            f"audit entry {previous_seq + 1} was deleted: entry {row.seq} ({row.action} by "
+            f"{row.actor}) follows an entry that is no longer stored",
         )
     last_seq = rows[-1].seq if rows else 0
     last_hash = hashes[-1] if rows else GENESIS
     if head is not None and (last_seq, last_hash) != (head.seq, head.hash):
-        if head.seq > last_seq or (rows and last_hash != head.hash and head.hash not in position):
+        if head.seq > last_seq:
             return broken(
                 last_seq + 1,
                 "deleted",
                 f"audit entry {last_seq + 1} was deleted: the chain's head records "
-                f"{head.seq} entries ending in {head.hash[:12]}..., the table ends at entry "
-                f"{last_seq}",
+                f"{head.seq} entries, the table ends at entry {last_seq}",
+            )
+        if head.seq < last_seq:
+            extra = next(r for r in rows if r.seq > head.seq)
+            return broken(
+                extra.seq,
+                "inserted",
+                f"audit entry {extra.seq} ({extra.action} by {extra.actor}) was inserted: the "
+                f"chain's head ends at entry {head.seq}, the table holds {last_seq}",
             )
         return broken(
-            head.seq + 1,
-            "inserted",
-            f"audit entry {head.seq + 1} was inserted: the chain's head ends at entry "
-            f"{head.seq}, the table holds {last_seq}",
+            last_seq,
+            "edited",
+            f"audit entry {last_seq} was replaced: it was edited and re-hashed, its hash no "
+            f"longer matches the chain's head ({head.hash[:12]}...)",
         )
     return ChainVerdict(
         True,

@@ -15,6 +15,7 @@ Two rules make concurrent writers safe on both databases:
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -143,8 +144,9 @@ def alembic_config(connection: Connection | None = None) -> AlembicConfig:
     return cfg
 
 
+@functools.cache
 def head_revision() -> str:
-    """The newest migration shipped with this version of the package."""
+    """The newest migration shipped with this version of the package (read once)."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None, "the case store ships at least one migration"
     return head

@@ -1,0 +1,77 @@
+"""Migrations: an empty database to head and back, on both databases."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from surveillance.cases import CaseStore, upgrade
+from surveillance.cases.db import current_revision, downgrade, head_revision, make_engine
+from surveillance.cases.models import Base
+
+TABLES = {"alembic_version", "alerts", "audit_entries", "audit_head", "cases", "comments", "users"}
+
+
+def test_upgrade_takes_an_empty_database_to_head(empty_db_url: str) -> None:
+    assert upgrade(empty_db_url) == head_revision()
+
+
+def test_upgrade_creates_every_table(empty_db_url: str) -> None:
+    upgrade(empty_db_url)
+    engine = make_engine(empty_db_url)
+    try:
+        assert set(sa.inspect(engine).get_table_names()) == TABLES
+    finally:
+        engine.dispose()
+
+
+def test_the_migrated_schema_matches_the_models(empty_db_url: str) -> None:
+    upgrade(empty_db_url)
+    engine = make_engine(empty_db_url)
+    try:
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    finally:
+        engine.dispose()
+    assert diff == []
+
+
+def test_upgrade_twice_is_harmless(empty_db_url: str) -> None:
+    upgrade(empty_db_url)
+    assert upgrade(empty_db_url) == head_revision()
+
+
+def test_downgrade_to_base_empties_the_database(empty_db_url: str) -> None:
+    upgrade(empty_db_url)
+    downgrade(empty_db_url, "base")
+    engine = make_engine(empty_db_url)
+    try:
+        assert set(sa.inspect(engine).get_table_names()) <= {"alembic_version"}
+        assert current_revision(engine) is None
+    finally:
+        engine.dispose()
+
+
+def test_the_store_migrates_on_first_use(empty_db_url: str) -> None:
+    with CaseStore(empty_db_url) as store:
+        assert store.verify_chain().ok and store.list_cases().total == 0
+
+
+def test_two_processes_migrating_at_once_both_succeed(empty_db_url: str) -> None:
+    code = "import sys; from surveillance.cases import upgrade; print(upgrade(sys.argv[1]))"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, empty_db_url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], results
+    assert [out.strip() for out, _ in results] == [head_revision()] * 2
