@@ -381,9 +381,13 @@ class Scenario:
             Top.best_ask_qty: sum(o.leaves for o in at_ask),
             Top.best_ask_orders: len(at_ask),
             Top.mid: mid,
-            Top.spread: ask - bid if mid is not None else None,
-            Top.spread_ticks: round((ask - bid) / self.tick_size) if mid is not None else None,
-            Top.spread_bps: (ask - bid) / mid * 1e4 if mid is not None else None,
+            Top.spread: ask - bid if ask is not None and bid is not None else None,
+            Top.spread_ticks: (
+                round((ask - bid) / self.tick_size) if ask is not None and bid is not None else None
+            ),
+            Top.spread_bps: (
+                (ask - bid) / mid * 1e4 if ask is not None and bid is not None and mid else None
+            ),
             Top.amm_bid_share: share(at_bid),
             Top.amm_ask_share: share(at_ask),
             Top.amm_alone_bid: bool(at_bid) and all(o.account in amm for o in at_bid),

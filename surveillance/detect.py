@@ -256,7 +256,7 @@ def demo_step(settings: Settings, day: dt.date) -> None:
     print(f"  {result.alerts} alerts on {len(result.symbols)} symbols in {result.seconds:.1f} s")
     for typology, count in result.by_typology.items():
         print(f"    {typology:<26} {count:>5}")
-    labels, symbols, days = read_labels(settings.landing_uri)
+    labels, symbols, _days = read_labels(settings.landing_uri)
     if labels.empty:
         print("  no labels in the landing root: nothing to evaluate against")
         return

@@ -71,7 +71,7 @@ def test_alerts_follow_the_contract_schema(detected: Settings, simulated_day: An
 def test_alerts_detect_injected_misconduct(detected: Settings, simulated_day: Any) -> None:
     from surveillance.evaluate import evaluate, read_labels
 
-    labels, symbols, days = read_labels(str(simulated_day.root))
+    labels, symbols, _days = read_labels(str(simulated_day.root))
     result = evaluate(labels, _alerts(detected, simulated_day.day), symbols_by_day=symbols)
     by_typology = {s.typology: s for s in result.scores}
     # the typologies whose evidence is exact must be found whenever they were injected
