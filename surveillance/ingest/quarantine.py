@@ -36,6 +36,7 @@ from surveillance.contract import EventType, Orders, Trades
 ORDER_QUARANTINED = "order_quarantined"
 #: Reason of a trade that failed no check itself but has a fill in a quarantined order.
 TRADE_QUARANTINED = "trade_quarantined"
+LINKED_REASONS = frozenset({ORDER_QUARANTINED, TRADE_QUARANTINED})
 
 
 @dataclass
@@ -52,16 +53,24 @@ class Quarantine:
         return int(mask.sum()) if mask is not None else 0
 
     def reason_counts(self) -> pd.DataFrame:
-        """Rows per (dataset, reason), most frequent first (a row counts once per reason)."""
+        """Rows per (dataset, reason): failed checks first, most frequent first.
+
+        A row counts once per reason. The linked reasons (``order_quarantined``,
+        ``trade_quarantined``) come last: they are consequences, the failed checks
+        are what an operator has to fix.
+        """
         rows = [
-            (dataset, reason, int(count))
+            (dataset, reason, int(count), reason in LINKED_REASONS)
             for dataset, reasons in self.reasons.items()
             for reason, count in reasons.explode().value_counts().items()
         ]
-        frame = pd.DataFrame(rows, columns=["dataset", "reason", "rows"])
-        return frame.sort_values(
-            ["rows", "dataset", "reason"], ascending=[False, True, True], kind="stable"
-        ).reset_index(drop=True)
+        frame = pd.DataFrame(rows, columns=["dataset", "reason", "rows", "linked"])
+        ordered = frame.sort_values(
+            ["linked", "rows", "dataset", "reason"],
+            ascending=[True, False, True, True],
+            kind="stable",
+        )
+        return ordered.drop(columns="linked").reset_index(drop=True)
 
 
 def expand(tables: Mapping[str, pd.DataFrame], failures: pd.DataFrame) -> Quarantine:
