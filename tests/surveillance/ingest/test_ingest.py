@@ -131,3 +131,10 @@ def test_the_lineage_names_every_source_file_with_its_hash(
 
 def test_the_threshold_defaults_to_a_tenth_of_a_percent() -> None:
     assert load_config(None).section("ingest", IngestConfig).max_quarantine_share == 0.001
+
+
+def test_every_validator_rule_the_native_suites_replace_exists() -> None:
+    from surveillance.ingest.gate import native_equivalents
+    from surveillance.validate import RULES_BY_CODE
+
+    assert native_equivalents() <= set(RULES_BY_CODE)
