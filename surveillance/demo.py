@@ -14,6 +14,7 @@ from surveillance import settings as settings_module
 from surveillance.cases.demo import demo_step as cases_step
 from surveillance.detect import demo_step as detect_step
 from surveillance.evidence.demo import demo_step as evidence_step
+from surveillance.ingest.demo import demo_step as ingest_step
 from surveillance.settings import Settings
 from surveillance.simulate.demo import demo_step as simulate_step
 from surveillance.web.demo import demo_step as web_step
@@ -25,6 +26,7 @@ Step = Callable[[Settings, dt.date], None]
 #: The demo's steps, in pipeline order.
 STEPS: list[tuple[str, Step]] = [
     ("simulate: a venue day with injected misconduct, and its labels", simulate_step),
+    ("ingest: the data-quality gate, quarantine and curated lake", ingest_step),
     ("detect: features and rule detectors; alerts by typology and evaluation", detect_step),
     ("cases: the day's alerts become cases", cases_step),
     ("evidence: a signed pack of one case, verified; the review report", evidence_step),
