@@ -99,18 +99,32 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+_TEXT_KEYS = (
+    "rationale",
+    "reason",
+    "body",
+    "note",
+    "disposition_rationale",
+    "proposed_rationale",
+    "regulator_reference",
+    "proposed_reference",
+)
+
+
 def history_detail(entry: AuditEntryView) -> str:
     """One line saying what an audit entry changed (status, assignee, text given)."""
     before = entry.before if isinstance(entry.before, Mapping) else {}
     after = entry.after if isinstance(entry.after, Mapping) else {}
     details = entry.details if isinstance(entry.details, Mapping) else {}
     parts = []
-    for key in ("status", "assignee", "disposition", "severity"):
+    for key in ("status", "assignee", "disposition", "severity", "proposed_disposition"):
         if key in after and before.get(key) != after.get(key):
-            parts.append(f"{key}: {before.get(key) or '—'} → {after.get(key) or '—'}")
-    for key in ("rationale", "reason", "body", "comment", "disposition", "regulator_reference"):
-        if details.get(key):
-            parts.append(f"{key}: {details[key]}")
+            label = key.replace("_", " ")
+            parts.append(f"{label}: {before.get(key) or '—'} → {after.get(key) or '—'}")
+    for key in _TEXT_KEYS:
+        text = details.get(key) or after.get(key)
+        if text:
+            parts.append(f"{key.replace('_', ' ')}: {text}")
     return "; ".join(parts)
 
 
