@@ -7,12 +7,12 @@
   explains it (the jumped order belongs to the taker's own entity).
 * **Sequencing inversions** (``PT_SEQUENCING_ADVANTAGE``): pairs of an AMM
   instruction and a client instruction where the gateway received the client's
-  first but the engine applied the AMM's first. Natural latency jitter inverts
-  pairs in clean data too, so each inversion gets the probability that two
-  independent latencies drawn from the day's own latency distribution invert
-  by at least as much; and only inversions that benefit the AMM count (its
-  cancel or worsening replace of a quote the client's order would have hit, or
-  its taker order ahead of the client's on the same side).
+  first but the engine applied the AMM's first, and the AMM gained (its cancel or
+  worsening replace of a quote the client's order would have hit, or its taker
+  order ahead of the client's on the same side). Natural latency jitter inverts
+  pairs in clean data too; what an engine favouring its affiliate shows is an AMM
+  instruction applied faster than the day's gateway-to-engine latencies allow, so
+  each inversion carries the share of the day's instructions that were as fast.
 * **Off-market prints** (``PT_OFF_MARKET_EXECUTION``): AMM-client fills at a price
   worse for the client than the best the book offered on the client's side just
   before the fill, or outside a band around the external reference price whose
@@ -113,31 +113,24 @@ def queue_jumps(data: SymbolDay, victim_roles: frozenset[str]) -> pd.DataFrame:
 # ------------------------------------------------------- sequencing inversions
 
 
-def latency_sample(data: SymbolDay, max_n: int = 4000, seed: int = 0) -> np.ndarray:
-    """Gateway-to-engine latencies (ns) of the day's instructions, a fixed subsample."""
+def latencies(data: SymbolDay) -> np.ndarray:
+    """Gateway-to-engine latencies (ns) of every instruction of the day, sorted."""
     ev = data.events
     gw = ev["gw"].to_numpy()
     ok = gw > np.iinfo(np.int64).min
     lat = (ev["t"].to_numpy()[ok] - gw[ok]).astype(float)
-    lat = lat[lat >= 0]
-    if len(lat) > max_n:
-        rng = np.random.default_rng(seed)
-        lat = rng.choice(lat, size=max_n, replace=False)
-    return np.sort(lat)
+    return np.sort(lat[lat >= 0])
 
 
-def inversion_tail(latencies: np.ndarray, margins: np.ndarray) -> np.ndarray:
-    """P(L1 - L2 >= margin) for independent latencies drawn from ``latencies``."""
-    n = len(latencies)
-    if n == 0:
-        return np.ones(len(margins))
-    out = np.empty(len(margins))
-    for start in range(0, len(margins), 512):
-        m = margins[start : start + 512]
-        # share of L1 >= L2 + m, averaged over L2
-        idx = np.searchsorted(latencies, latencies[None, :] + m[:, None], side="left")
-        out[start : start + 512] = (n - idx).mean(axis=1) / n
-    return np.maximum(out, 0.5 / (n * n))
+def fast_tail(sorted_latencies: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """P(L <= observed) under the day's latencies, as (count + 1) / (n + 1).
+
+    The +1 keeps the estimate honest at the edge of the sample: an instruction
+    faster than every other of the day gets 1 / (n + 1), not 0.
+    """
+    n = len(sorted_latencies)
+    counts = np.searchsorted(sorted_latencies, observed, side="right")
+    return (counts + 1.0) / (n + 1.0)
 
 
 def sequencing_inversions(data: SymbolDay, horizon: int = 64) -> pd.DataFrame:

@@ -11,8 +11,8 @@ from pydantic import Field
 from features.data import NS, SymbolDay
 from features.preferential import (
     all_reference_deviations,
-    inversion_tail,
-    latency_sample,
+    fast_tail,
+    latencies,
     off_market_features,
     queue_jumps,
     sequencing_inversions,
@@ -122,9 +122,9 @@ class SequencingAdvantageParams(SectionModel):
         0.01,
         gt=0,
         lt=1,
-        description="Family-wise false-alert rate per symbol-day: an inversion alerts when its "
-        "probability under the day's own latency jitter, times the number of beneficial "
-        "inversions examined, is below this.",
+        description="Family-wise false-alert rate per symbol-day: an inversion alerts when the "
+        "share of the day's instructions applied as fast as the AMM's, times the number of "
+        "beneficial inversions examined, is below this.",
     )
     min_gap_ms: float = Field(
         0.0,
@@ -141,13 +141,14 @@ class SequencingAdvantage(RuleDetector):
 
     name = "sequencing_advantage"
     typology = Typology.PT_SEQUENCING_ADVANTAGE
-    version = "1.0.0"
+    version = "1.1.0"
     help = (
         "Finds pairs where the gateway received a client's order first but the engine applied "
         "an AMM instruction first, and the AMM gained (its quote the client would have hit was "
         "cancelled or worsened, or its taker order took liquidity ahead of the client's). Each "
-        "inversion is judged against the day's own gateway-to-engine latency jitter: it alerts "
-        "when that jitter would produce so large an inversion with small probability."
+        "inversion is judged against the day's own gateway-to-engine latencies: natural jitter "
+        "inverts pairs too, so it alerts only when the engine applied the AMM's instruction "
+        "faster than ordinary latencies explain."
     )
     params_model = SequencingAdvantageParams
 
@@ -155,11 +156,13 @@ class SequencingAdvantage(RuleDetector):
         inv = sequencing_inversions(data, params.horizon)
         if inv.empty:
             return DetectorOutput(inv, candidates_frame([]))
-        lat = latency_sample(data)
-        inv["p_jitter"] = inversion_tail(lat, inv["margin"].to_numpy(dtype=float))
+        lat = latencies(data)
+        inv["amm_latency"] = (inv["amm_t"] - inv["amm_gw"]).to_numpy(dtype=float)
+        inv["p_fast"] = fast_tail(lat, inv["amm_latency"].to_numpy())
         n_tests = len(inv)
-        inv["p_adjusted"] = np.minimum(inv["p_jitter"] * n_tests, 1.0)
+        inv["p_adjusted"] = np.minimum(inv["p_fast"] * n_tests, 1.0)
         median_lat = float(np.median(lat)) if len(lat) else float("nan")
+        fastest_client = float(lat[0]) if len(lat) else float("nan")
         flagged = inv[
             (inv["p_adjusted"] < params.alpha) & (inv["gap"] >= params.min_gap_ms * 1e6)
         ].sort_values(["amm_account", "amm_t"], kind="stable")
@@ -181,11 +184,10 @@ class SequencingAdvantage(RuleDetector):
                     f"{best['client_order']} at {text.hms(int(best['client_gw']))} UTC, "
                     f"{text.secs(int(best['gap']))} before {account}'s {best['amm_event']} on "
                     f"{best['amm_order']}, yet the engine applied {account}'s first: {what}. "
-                    f"That needed the client's instruction to wait "
-                    f"{text.secs(int(best['margin']))} longer than the AMM's; the day's "
-                    f"latencies (median {text.secs(median_lat)}) give such an inversion "
-                    f"with probability {best['p_jitter']:.1e} ({n_tests} beneficial inversions "
-                    f"examined). {len(ep)} such inversion(s) in this episode."
+                    f"The engine took {text.secs(best['amm_latency'])} to apply the AMM's "
+                    f"instruction; instructions today take {text.secs(median_lat)} (median), "
+                    f"and only {best['p_fast']:.1e} of them were as fast ({n_tests} beneficial "
+                    f"inversions examined). {len(ep)} such inversion(s) in this episode."
                 )
                 start = int(min(ep["client_gw"].min(), ep["amm_gw"].min()))
                 end = int(max(ep["client_t"].max(), ep["amm_t"].max()))
@@ -205,9 +207,11 @@ class SequencingAdvantage(RuleDetector):
                             "benefit": kinds,
                             "gateway_gap_ns": int(best["gap"]),
                             "latency_margin_ns": int(best["margin"]),
-                            "p_jitter": float(best["p_jitter"]),
+                            "amm_latency_ns": float(best["amm_latency"]),
+                            "p_fast": float(best["p_fast"]),
                             "p_adjusted": float(best["p_adjusted"]),
                             "baseline_median_latency_ns": median_lat,
+                            "baseline_fastest_latency_ns": fastest_client,
                             "inversions_examined": n_tests,
                         },
                     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -10,6 +11,7 @@ from pydantic import Field
 
 from features.data import NS, SymbolDay
 from features.front_running import client_parents
+from features.preferential import fast_tail, latencies
 from features.spread import (
     depth_columns,
     fade_candidates,
@@ -23,7 +25,7 @@ from features.windows import segments_from_gaps
 from models.rules import text
 from models.rules.base import DetectorOutput, RuleDetector, candidates_frame
 from surveillance.config import SectionModel
-from surveillance.contract import Typology
+from surveillance.contract import Role, Typology
 from surveillance.days import day_bounds
 
 
@@ -39,12 +41,19 @@ class QuoteFadeParams(SectionModel):
 
     enabled: bool = Field(True, description="Run this detector.")
     alpha: float = Field(
-        0.01,
+        0.05,
         gt=0,
         lt=1,
-        description="Family-wise false-alert rate per symbol-day: a fade alerts when the "
-        "chance that the AMM's ordinary pull rate puts a pull inside the client's in-flight "
-        "interval, times the number of client orders examined, is below this.",
+        description="False-alert rate per account and symbol-day: the account's fades alert "
+        "when so many of them are improbable (Poisson tail) given how often its ordinary quote "
+        "churn would land a pull inside clients' in-flight intervals.",
+    )
+    fast_share: float = Field(
+        0.001,
+        ge=0,
+        lt=1,
+        description="Pulls applied faster than this share of the day's instructions are left "
+        "to rule:sequencing_advantage (the engine's favour, not the AMM's reaction).",
     )
     episode_gap_s: float = Field(
         2.0, gt=0, description="Fades of one AMM account closer than this form one alert."
@@ -56,12 +65,13 @@ class QuoteFade(RuleDetector):
 
     name = "quote_fade"
     typology = Typology.SM_QUOTE_FADE
-    version = "1.0.0"
+    version = "1.1.0"
     help = (
-        "For each client order that executed as taker, finds AMM cancels or worsening replaces "
-        "of a quote the client's order would have reached, received at the gateway after the "
-        "client's order and applied before it. Judged against the AMM's own pull rate: the "
-        "chance that ordinary quote churn lands a pull in that in-flight interval."
+        "For each client order, finds AMM cancels or worsening replaces of a quote the client's "
+        "order would have reached, received at the gateway after the client's order and applied "
+        "before it. Judged against the AMM account's own quote churn: its pull rate times the "
+        "clients' total in-flight time is the number of such coincidences to expect by chance; "
+        "the account's fades alert when their count is improbable under that expectation."
     )
     params_model = QuoteFadeParams
 
@@ -69,26 +79,30 @@ class QuoteFade(RuleDetector):
         fades = fade_candidates(data)
         if fades.empty:
             return DetectorOutput(fades, candidates_frame([]))
-        summary = data.order_summary
-        n_clients = int((summary["role"] == "CLIENT").sum())
-        rates = {acc: pull_rate(data, acc)[0] for acc in fades["amm_account"].unique()}
-        # the window in which a chance pull would have counted: from the client's gateway
-        # time to its engine time
-        window_s = (fades["client_t"] - fades["client_gw"]).to_numpy(dtype=float) / NS
-        rate = fades["amm_account"].map(rates).to_numpy(dtype=float)
-        fades["p_chance"] = 1.0 - np.exp(-rate * window_s)
-        fades["p_adjusted"] = np.minimum(fades["p_chance"] * max(n_clients, 1), 1.0)
+        lat = latencies(data)
+        fades["amm_latency"] = (fades["amm_t"] - fades["amm_gw"]).to_numpy(dtype=float)
+        fades["p_fast"] = fast_tail(lat, fades["amm_latency"].to_numpy())
         fades["reaction_ns"] = fades["amm_gw"] - fades["client_gw"]
-        flagged = fades[fades["p_adjusted"] < params.alpha].sort_values(
-            ["amm_account", "client_t"], kind="stable"
-        )
+        summary = data.order_summary
+        clients = summary[
+            (summary["role"] == Role.CLIENT.value) & (summary["gw"] > np.iinfo(np.int64).min)
+        ]
+        in_flight_s = float((clients["t"] - clients["gw"]).clip(lower=0).sum()) / NS
+        rates = {acc: pull_rate(data, acc)[0] for acc in fades["amm_account"].unique()}
+        fades["expected_chance"] = fades["amm_account"].map(rates) * in_flight_s
+        own = fades[fades["p_fast"] >= params.fast_share]
         rows = []
-        for account, acc_rows in flagged.groupby("amm_account", sort=True):
+        for account, acc_rows in own.groupby("amm_account", sort=True):
+            expected = float(rates[str(account)] * in_flight_s)
+            k = int(acc_rows["client_order"].nunique())
+            p_count = float(poisson_tail(k, expected))
+            if p_count >= params.alpha:
+                continue
             episodes = segments_from_gaps(
                 acc_rows["client_t"].to_numpy(), int(params.episode_gap_s * NS)
             )
             for _, ep in acc_rows.groupby(episodes, sort=True):
-                best = ep.iloc[int(np.argmin(ep["p_adjusted"].to_numpy()))]
+                best = ep.iloc[0]
                 how = (
                     "cancelled"
                     if best["amm_event"] == "CANCEL"
@@ -104,37 +118,49 @@ class QuoteFade(RuleDetector):
                     f"reached the gateway at {text.hms(int(best['client_gw']))} UTC; "
                     f"{text.secs(int(best['reaction_ns']))} later {account}'s instruction on "
                     f"{best['amm_order']} arrived and was applied first: its quote at "
-                    f"{text.price(best['before_price'])}, which the client's order would "
-                    f"have hit, was {how}. The client's order executed at "
+                    f"{text.price(best['before_price'])}, which the client's order would have "
+                    f"reached, was {how}. The client's order executed at "
                     f"{text.hms(int(best['client_t']))} ({text.qty(data, best['client_filled'])} "
                     f"filled of {text.qty(data, best['client_qty'])}). {account} pulls a quote "
-                    f"about {rates[account]:.2f} times a second per side, so a pull in that "
-                    f"{text.secs(int(best['client_t'] - best['client_gw']))} window by chance has "
-                    f"probability {best['p_chance']:.1e} ({n_clients} client orders examined)."
+                    f"about {rates[str(account)]:.3f} times a second per side and clients' orders "
+                    f"were in flight {in_flight_s:.2f} s in all today, so about {expected:.2f} "
+                    f"such coincidences are expected by chance; it did this {k} time(s) "
+                    f"(probability {p_count:.1e})."
                 )
                 rows.append(
                     {
                         "account_id": str(account),
-                        "window_start": int(ep["client_gw"].min()),
+                        "window_start": int(min(ep["client_gw"].min(), ep["amm_t"].min())),
                         "window_end": int(ep["client_t"].max()),
-                        "excess": float(
-                            np.log10(params.alpha / max(best["p_adjusted"], 1e-300)) + 1.0
-                        ),
+                        "excess": float(np.log10(params.alpha / max(p_count, 1e-300)) + 1.0),
                         "order_ids": sorted(set(ep["amm_order"]) | set(ep["client_order"])),
                         "trade_ids": [],
                         "explanation": explanation,
                         "features": {
-                            "fades": len(ep),
+                            "fades_today": k,
+                            "expected_by_chance": expected,
+                            "p_count": p_count,
                             "reaction_ns": int(best["reaction_ns"]),
                             "in_flight_ns": int(best["client_t"] - best["client_gw"]),
-                            "baseline_pull_rate_per_s": rates[account],
-                            "p_chance": float(best["p_chance"]),
-                            "p_adjusted": float(best["p_adjusted"]),
-                            "client_orders_examined": n_clients,
+                            "amm_latency_ns": float(best["amm_latency"]),
+                            "baseline_pull_rate_per_s": rates[str(account)],
+                            "baseline_client_in_flight_s": in_flight_s,
                         },
                     }
                 )
         return DetectorOutput(fades, candidates_frame(rows))
+
+
+def poisson_tail(k: int, mean: float) -> float:
+    """P(N >= k) for N ~ Poisson(mean)."""
+    if k <= 0:
+        return 1.0
+    term = math.exp(-mean)
+    cdf = term
+    for i in range(1, k):
+        term *= mean / i
+        cdf += term
+    return max(0.0, 1.0 - cdf)
 
 
 class SpreadWideningParams(SectionModel):

@@ -44,9 +44,9 @@ def test_priority_breach_allows_self_trade_prevention() -> None:
     assert out.candidates.empty
 
 
-def _sequencing_day(inverted_margin: float) -> Scenario:
-    """Ordinary traffic with 1-3 ms latency jitter, then an AMM cancel received after a
-    client's buy but applied first, needing ``inverted_margin`` seconds of extra delay."""
+def _sequencing_day(amm_latency: float) -> Scenario:
+    """Ordinary traffic with 1-3 ms gateway-to-engine latency, then an AMM cancel received
+    after a client's buy but applied first, which the engine took ``amm_latency`` s for."""
     rng = np.random.default_rng(1)
     s = Scenario()
     for k in range(300):
@@ -56,21 +56,20 @@ def _sequencing_day(inverted_margin: float) -> Scenario:
         c = s.new(t + 7, "CLI-1", "BUY", 67900.0, 0.1, latency=float(rng.uniform(0.001, 0.003)))
         s.cancel(t + 8, c, latency=float(rng.uniform(0.001, 0.003)))
     ask = s.new(7000, "AMM-1", "SELL", 68000.0, 0.5)
-    s.cancel(7010.0, ask, latency=0.001)  # gateway 7009.999
+    s.cancel(7010.0, ask, latency=amm_latency)
     other = s.new(7009.5, "XMM-1", "SELL", 68020.0, 0.5)
-    # the client's buy reached the gateway at 7010 - 0.001 - margin, before the cancel
-    s.take(7010.001, "CLI-2", "BUY", [(other, 0.5)], latency=0.003 + inverted_margin)
+    # the client's buy reached the gateway 0.1 ms before the AMM's cancel
+    s.take(7010.001, "CLI-2", "BUY", [(other, 0.5)], latency=0.001 + amm_latency + 0.0001)
     return s
 
 
-def test_sequencing_advantage_fires_beyond_natural_jitter() -> None:
-    out = SequencingAdvantage().run(_sequencing_day(0.05).build(), SequencingAdvantageParams())
+def test_sequencing_advantage_fires_when_the_amm_is_applied_impossibly_fast() -> None:
+    out = SequencingAdvantage().run(_sequencing_day(0.00001).build(), SequencingAdvantageParams())
     assert list(out.candidates["account_id"]) == ["AMM-1"]
 
 
 def test_sequencing_advantage_is_silent_within_natural_jitter() -> None:
-    s = _sequencing_day(-0.0015)
-    out = SequencingAdvantage().run(s.build(), SequencingAdvantageParams())
+    out = SequencingAdvantage().run(_sequencing_day(0.002).build(), SequencingAdvantageParams())
     assert out.candidates.empty
 
 
