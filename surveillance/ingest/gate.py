@@ -34,7 +34,7 @@ import pandas as pd
 import pyarrow as pa
 from great_expectations.core.metric_domain_types import MetricDomainTypes
 from great_expectations.data_context.types.base import ProgressBarsConfig
-from great_expectations.execution_engine import PandasExecutionEngine
+from great_expectations.execution_engine import PandasExecutionEngine, pandas_execution_engine
 from great_expectations.expectations.expectation import BatchExpectation
 from great_expectations.expectations.metrics.metric_provider import metric_value
 from great_expectations.expectations.metrics.table_metric_provider import TableMetricProvider
@@ -52,6 +52,11 @@ from surveillance.validate import (
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
+# GX fingerprints every pandas batch below 1 GB with an MD5 over all its values, each
+# time a batch is fetched (twice per validation): a third of the gate's time on a day
+# of a million events, and no use here, since the lineage manifest already holds the
+# SHA-256 of every source file. A threshold of 0 turns the fingerprint off.
+pandas_execution_engine.HASH_THRESHOLD = 0
 
 #: Reason code of a table-level failure (the day, not a row, is wrong).
 EMPTY = "empty_dataset"

@@ -19,6 +19,7 @@ The order of work is what makes a red night safe to investigate:
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -75,6 +76,8 @@ class IngestResult:
     report_uri: str
     report_html: str
     top_reasons: list[dict[str, Any]] = field(default_factory=list)
+    #: Seconds spent per phase (lineage, read, gate, quarantine, write, report).
+    timings: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """JSON-able fields for XCom, the run report and ``--format json``."""
@@ -130,7 +133,9 @@ def ingest_day(
             f"{landing.marker(day)} is missing; the venue has not finished exporting it "
             "(retry later)"
         )
+    clock = _Clock()
     files = lineage.source_files(landing, day)
+    clock.lap("lineage")
     manifest = lineage.manifest(
         day,
         files,
@@ -138,9 +143,10 @@ def ingest_day(
         config=options.model_dump(mode="json"),
         config_hash=cfg.section_hash("ingest"),
     )
-    context = _Context(settings, day, stamp, options, manifest)
+    context = _Context(settings, day, stamp, options, manifest, clock)
     try:
         landing_day = read_landing_day(landing, day)
+        clock.lap("read")
     except ContractError as exc:
         paths = context.write(_file_failure_summary(context, exc), {})
         raise ContractError(
@@ -154,6 +160,19 @@ def ingest_day(
     return _gate(context, landing_day)
 
 
+class _Clock:
+    """Wall-clock seconds per phase, for the benchmark and the run report."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 3)
+        self._last = now
+
+
 @dataclass
 class _Context:
     settings: Settings
@@ -161,6 +180,7 @@ class _Context:
     stamp: dt.datetime
     options: IngestConfig
     manifest: dict[str, Any]
+    clock: _Clock
 
     def write(
         self, summary: dict[str, Any], results: dict[str, dict[str, Any]]
@@ -221,6 +241,7 @@ def _gate(context: _Context, landing_day: LandingDay) -> IngestResult:
             Instruments.name: 1,
         },
     )
+    context.clock.lap("gate")
     quarantine = expand(tables, outcome.failures)
     events = sum(len(tables[name]) for name in EVENT_DATASETS)
     held = sum(quarantine.count(name) for name in EVENT_DATASETS)
@@ -253,6 +274,7 @@ def _gate(context: _Context, landing_day: LandingDay) -> IngestResult:
         )
     status = FAILED if problems else PASSED
 
+    context.clock.lap("quarantine")
     quarantine_uri = curated.write_quarantine(
         lake, day, tables, quarantine.masks, quarantine.reasons
     )
@@ -277,7 +299,9 @@ def _gate(context: _Context, landing_day: LandingDay) -> IngestResult:
         partitions=partitions,
         quarantine=quarantine_uri,
     )
+    context.clock.lap("write")
     paths = context.write(summary, outcome.results)
+    context.clock.lap("report")
     if problems:
         raise DataQualityError(
             f"{summary['message']}\ndata-quality report: {paths.html}", reason=problems[0][0]
@@ -298,6 +322,7 @@ def _gate(context: _Context, landing_day: LandingDay) -> IngestResult:
         report_uri=paths.folder,
         report_html=paths.html,
         top_reasons=top,
+        timings=context.clock.laps,
     )
 
 
