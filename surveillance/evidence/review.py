@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -473,22 +474,51 @@ def _sequencing(
     if amm.empty or cli.empty:
         return counts
     window = int(window_s * 1e9)
-    c_gw = cli[Orders.gateway_time].astype("int64").to_numpy()
-    c_seq = cli[Orders.seq].to_numpy()
-    for gw, seq in zip(
-        amm[Orders.gateway_time].astype("int64").to_numpy(), amm[Orders.seq].to_numpy(), strict=True
-    ):
-        lo = np.searchsorted(c_gw, gw - window, side="left")
-        mid_left = np.searchsorted(c_gw, gw, side="left")
-        mid_right = np.searchsorted(c_gw, gw, side="right")
-        hi = np.searchsorted(c_gw, gw + window, side="right")
-        earlier = c_seq[lo:mid_left]  # clients at the gateway before this AMM instruction
-        later = c_seq[mid_right:hi]  # clients at the gateway after it
-        counts["amm_later_pairs"] += len(earlier)
-        counts["amm_overtook"] += int((earlier > seq).sum())
-        counts["client_later_pairs"] += len(later)
-        counts["client_overtook"] += int((later < seq).sum())
+    c_gw = _ns(cli[Orders.gateway_time])
+    c_seq = cli[Orders.seq].to_numpy(dtype=np.int64)
+    a_gw = _ns(amm[Orders.gateway_time])
+    a_seq = amm[Orders.seq].to_numpy(dtype=np.int64)
+    # Clients within the window before (lo..ml) and after (mr..hi) each AMM instruction.
+    lo = np.searchsorted(c_gw, a_gw - window, side="left")
+    ml = np.searchsorted(c_gw, a_gw, side="left")
+    mr = np.searchsorted(c_gw, a_gw, side="right")
+    hi = np.searchsorted(c_gw, a_gw + window, side="right")
+    overtook, overtaken = _count_inversions(a_seq, c_seq, lo, ml, mr, hi)
+    counts["amm_later_pairs"] = float((ml - lo).sum())
+    counts["amm_overtook"] = float(overtook)
+    counts["client_later_pairs"] = float((hi - mr).sum())
+    counts["client_overtook"] = float(overtaken)
     return counts
+
+
+def _ns(times: pd.Series) -> np.ndarray:
+    """UTC times as int64 nanoseconds (whatever the column's resolution)."""
+    stamps = pd.to_datetime(times, utc=True).astype("datetime64[ns, UTC]")
+    return stamps.dt.tz_localize(None).to_numpy().astype(np.int64)
+
+
+@numba.njit(cache=True)
+def _count_inversions(
+    a_seq: np.ndarray,
+    c_seq: np.ndarray,
+    lo: np.ndarray,
+    ml: np.ndarray,
+    mr: np.ndarray,
+    hi: np.ndarray,
+) -> tuple[int, int]:  # pragma: no cover - compiled
+    """Clients earlier at the gateway but applied after each AMM instruction, and the
+    reverse: the engine sequence disagreeing with gateway order, in each direction."""
+    overtook = 0
+    overtaken = 0
+    for i in range(a_seq.shape[0]):
+        s = a_seq[i]
+        for j in range(lo[i], ml[i]):
+            if c_seq[j] > s:
+                overtook += 1
+        for j in range(mr[i], hi[i]):
+            if c_seq[j] < s:
+                overtaken += 1
+    return overtook, overtaken
 
 
 def _sequencing_table(counts: Mapping[str, float], window_s: float) -> list[dict[str, Any]]:
