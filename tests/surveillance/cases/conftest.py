@@ -26,7 +26,7 @@ import pyarrow as pa
 import pytest
 from sqlalchemy import make_url
 
-from surveillance.cases import CaseStore, CaseSummary, upgrade
+from surveillance.cases import CaseStore, CaseSummary
 from surveillance.contract import Alerts
 
 #: Same server as ``tests/conftest.py``'s PG_URL (CI provides it).
@@ -74,6 +74,21 @@ def create_pg_database(template: str | None = None) -> str:
 def drop_pg_database(name: str) -> None:
     with pg_admin() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_argon2() -> Iterator[None]:
+    """Argon2id with minimal cost for these tests only: the production parameters
+    take most of a second per hash on a busy CI machine. Hashes carry their
+    parameters, so verification is unaffected."""
+    from argon2 import PasswordHasher
+
+    from surveillance.cases import auth
+
+    saved = auth._HASHER
+    auth._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    auth._HASHER = saved
 
 
 @pytest.fixture(scope="session")

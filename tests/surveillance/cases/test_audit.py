@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Callable
 
@@ -55,7 +56,7 @@ def test_entries_carry_utc_times(store: CaseStore, open_case: OpenCase) -> None:
 def test_each_entry_links_to_the_one_before(store: CaseStore, open_case: OpenCase) -> None:
     _busy(store, open_case)
     entries = store.audit_entries()
-    assert all(b.prev_hash == a.hash for a, b in zip(entries, entries[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(entries))
 
 
 def test_the_hash_is_recomputable_with_standard_json(store: CaseStore, open_case: OpenCase) -> None:

@@ -177,7 +177,7 @@ def test_an_unknown_typology_is_a_contract_error(store: CaseStore, alerts: Any) 
     table = table.set_column(
         table.schema.get_field_index("typology"), "typology", pa.array(["XX_UNKNOWN"])
     )
-    with pytest.raises(ContractError, match="'typology' must be a code of typologies.md"):
+    with pytest.raises(ContractError, match=r"'typology' must be a code of typologies\.md"):
         store.ingest_alerts(table)
 
 

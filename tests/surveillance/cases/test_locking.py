@@ -21,7 +21,7 @@ def test_the_second_of_two_edits_gets_a_conflict(store: CaseStore, open_case: Op
 def test_the_conflict_names_the_change(store: CaseStore, open_case: OpenCase) -> None:
     seen = open_case(severity="LOW", assign_to="ana")
     store.escalate("ana", seen.id, seen.version, "same pattern as last week")
-    with pytest.raises(ConflictError, match="last change case.escalated by ana"):
+    with pytest.raises(ConflictError, match=r"last change case\.escalated by ana"):
         store.assign("sue", seen.id, seen.version, "bob")
 
 
