@@ -21,6 +21,7 @@ Safety, in the order a request meets it:
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -55,6 +56,17 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+
+
+@functools.cache
+def page_templates() -> Jinja2Templates:
+    """The packaged page templates, compiled once per process and shared by every app."""
+    templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
+    templates.env.globals["version"] = __version__
+    templates.env.globals["url_for"] = deps.path_for
+    templates.env.filters["ts"] = deps.format_time
+    templates.env.filters["num"] = deps.format_number
+    return templates
 
 
 def web_config(settings: Settings) -> WebConfig:
@@ -123,12 +135,7 @@ def create_app(
         window_s=cfg.login_window_minutes * 60,
         lockout_s=cfg.login_lockout_minutes * 60,
     )
-    templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
-    templates.env.globals["version"] = __version__
-    templates.env.globals["url_for"] = deps.path_for
-    templates.env.filters["ts"] = deps.format_time
-    templates.env.filters["num"] = deps.format_number
-    app.state.templates = templates
+    app.state.templates = page_templates()
 
     app.add_middleware(
         SessionMiddleware,

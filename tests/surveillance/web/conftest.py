@@ -9,6 +9,7 @@ from the same state and may change it freely.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 import shutil
@@ -294,12 +295,32 @@ def alerts_table(facts: MarketFacts) -> pa.Table:
     return Alerts.from_pylist(rows)
 
 
+@functools.cache
+def _password_hash() -> str:
+    from surveillance.cases.auth import hash_password
+
+    return hash_password(PASSWORD)
+
+
 def populate(store: CaseStore, facts: MarketFacts) -> None:
-    """Users of every role and the cases of :func:`alerts_table`."""
-    store.add_user(None, "root", "admin", PASSWORD, display_name="Root Admin")
-    for name, role in USERS.items():
-        if name != "root":
-            store.add_user("root", name, role, PASSWORD, display_name=name.title())
+    """Users of every role and the cases of :func:`alerts_table`.
+
+    Every user has the same password, so its (deliberately slow) Argon2 hash is
+    computed once and reused; each hash still verifies as the real one does.
+    """
+    import surveillance.cases.store as store_module
+
+    real = store_module.hash_password
+    store_module.hash_password = lambda password: (  # type: ignore[assignment]
+        _password_hash() if password == PASSWORD else real(password)
+    )
+    try:
+        store.add_user(None, "root", "admin", PASSWORD, display_name="Root Admin")
+        for name, role in USERS.items():
+            if name != "root":
+                store.add_user("root", name, role, PASSWORD, display_name=name.title())
+    finally:
+        store_module.hash_password = real
     store.ingest_alerts(alerts_table(facts))
 
 
