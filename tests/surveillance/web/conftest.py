@@ -9,7 +9,6 @@ from the same state and may change it freely.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import os
 import re
 import shutil
@@ -295,33 +294,28 @@ def alerts_table(facts: MarketFacts) -> pa.Table:
     return Alerts.from_pylist(rows)
 
 
-@functools.cache
-def _password_hash() -> str:
-    from surveillance.cases.auth import hash_password
-
-    return hash_password(PASSWORD)
-
-
 def populate(store: CaseStore, facts: MarketFacts) -> None:
-    """Users of every role and the cases of :func:`alerts_table`.
-
-    Every user has the same password, so its (deliberately slow) Argon2 hash is
-    computed once and reused; each hash still verifies as the real one does.
-    """
-    import surveillance.cases.store as store_module
-
-    real = store_module.hash_password
-    store_module.hash_password = lambda password: (  # type: ignore[assignment]
-        _password_hash() if password == PASSWORD else real(password)
-    )
-    try:
-        store.add_user(None, "root", "admin", PASSWORD, display_name="Root Admin")
-        for name, role in USERS.items():
-            if name != "root":
-                store.add_user("root", name, role, PASSWORD, display_name=name.title())
-    finally:
-        store_module.hash_password = real
+    """Users of every role and the cases of :func:`alerts_table`."""
+    store.add_user(None, "root", "admin", PASSWORD, display_name="Root Admin")
+    for name, role in USERS.items():
+        if name != "root":
+            store.add_user("root", name, role, PASSWORD, display_name=name.title())
     store.ingest_alerts(alerts_table(facts))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_argon2() -> Iterator[None]:
+    """Argon2id at minimal cost in these tests (as the case store's tests do): the
+    production parameters take most of a second per hash on a busy machine. Hashes
+    carry their parameters, so sign-in verifies exactly as in production."""
+    from argon2 import PasswordHasher
+
+    from surveillance.cases import auth
+
+    saved = auth._HASHER
+    auth._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    auth._HASHER = saved
 
 
 @dataclass
