@@ -26,7 +26,7 @@ def demo_password(username: str) -> str:
 def ensure_demo_users(store: CaseStore) -> list[str]:
     """Create the demo users that do not exist yet; returns the names created."""
     existing = {u.username for u in store.list_users()}
-    created = []
+    created: list[str] = []
     for username, role, display in DEMO_USERS:
         if username in existing:
             continue

@@ -280,10 +280,55 @@ class CaseStore:
                 reason="not_assignee",
             )
 
-    def _needs_four_eyes(self, case: m.Case) -> bool:
+    def needs_four_eyes(self, case: m.Case | CaseSummary) -> bool:
+        """Whether closing ``case`` as it stands needs a second supervisor's approval."""
         return case.status == CaseStatus.ESCALATED or case.severity in {
             s.value for s in self.config.four_eyes_severities
         }
+
+    def allowed_actions(self, user: UserView, case: CaseSummary) -> frozenset[Action]:
+        """The workflow actions the store would accept from ``user`` on ``case`` as read.
+
+        The same rules the changing methods apply (role, assignment, state, pending
+        proposal, four eyes), so a page can show exactly the controls that will
+        work. Input checks (rationale text, assignee, disposition) still apply
+        when the action is taken.
+        """
+        if not user.active:
+            return frozenset()
+        pending = case.proposal is not None
+
+        def state_allows(action: Action) -> bool:
+            try:
+                next_status(case.id, action, case.status, proposal_pending=pending)
+            except WorkflowError:
+                return False
+            return True
+
+        role = user.role
+        works_own = allowed(role, Permission.WORK_OWN_CASES)
+        may_work = allowed(role, Permission.WORK_ANY_CASE) or (
+            works_own and case.assignee == user.username
+        )
+        actions: set[Action] = set()
+        if works_own and state_allows(Action.COMMENT):
+            actions.add(Action.COMMENT)
+        if state_allows(Action.ASSIGN) and (
+            allowed(role, Permission.ASSIGN_ANY) or (works_own and case.assignee is None)
+        ):
+            actions.add(Action.ASSIGN)
+        for action in (Action.ESCALATE, Action.CLOSE):
+            if may_work and state_allows(action):
+                actions.add(action)
+        if allowed(role, Permission.APPROVE):
+            proposer = case.proposal.proposed_by if case.proposal is not None else None
+            if state_allows(Action.APPROVE) and proposer not in (None, user.username):
+                actions.add(Action.APPROVE)
+            if state_allows(Action.REJECT):
+                actions.add(Action.REJECT)
+        if allowed(role, Permission.REOPEN) and state_allows(Action.REOPEN):
+            actions.add(Action.REOPEN)
+        return frozenset(actions)
 
     def _text(self, value: str | None, what: str, case_id: int) -> str:
         return require_text(value, what, case_id, self.config.min_rationale_chars)
@@ -1116,7 +1161,7 @@ class CaseStore:
                     reason="reference_unexpected",
                 )
             now = audit.utc_now()
-            if self._needs_four_eyes(case):
+            if self.needs_four_eyes(case):
                 case.proposed_disposition = choice.value
                 case.proposed_rationale = text
                 case.proposed_reference = reference
