@@ -647,7 +647,6 @@ def case_report_html(
                         Alerts.window_end,
                         Alerts.score,
                         Alerts.severity,
-                        Alerts.explanation,
                     ),
                     complete_in="data/alerts.csv",
                 ),
