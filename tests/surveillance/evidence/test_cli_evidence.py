@@ -234,3 +234,24 @@ def test_report_review_of_an_unknown_entity_is_bad_input(
     )
     assert result.exit_code == 2
     assert "entity 'NOBODY'" in result.stderr
+
+
+def test_exporting_a_case_twice_gives_identical_data_files(
+    mmsurv: Run, world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    monkeypatch.setenv("MMSURV_PASSWORD", "reviewer-password-1")
+    first, second = tmp_path / "first.zip", tmp_path / "second.zip"
+    _export(mmsurv, world, first)
+    _export(mmsurv, world, second)
+    with zipfile.ZipFile(first) as a, zipfile.ZipFile(second) as b:
+        data = [n for n in a.namelist() if n.startswith("data/")]
+        assert data == [n for n in b.namelist() if n.startswith("data/")]
+        assert all(a.read(n) == b.read(n) for n in data)
+        entries = [json.loads(z.read("manifest.json"))["files"] for z in (a, b)]
+        # audit.jsonl grows by the first export's own audit entry; the data do not change.
+        assert [e for e in entries[0] if e["path"].startswith("data/")] == [
+            e for e in entries[1] if e["path"].startswith("data/")
+        ]
+        assert a.read("audit.jsonl") != b.read("audit.jsonl")
