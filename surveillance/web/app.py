@@ -159,9 +159,9 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
 
-    from surveillance.web.routers import auth, cases, dashboard, queue
+    from surveillance.web.routers import audit, auth, cases, dashboard, queue
 
-    for router in (auth.router, queue.router, cases.router, dashboard.router):
+    for router in (auth.router, queue.router, cases.router, dashboard.router, audit.router):
         app.include_router(router)
     _install_error_handlers(app)
 

@@ -23,7 +23,8 @@ from surveillance.contract import Family, Severity, Typology
 MAX_TEXT = 10_000
 
 
-def _blank_to_none(value: object) -> object:
+def blank_to_none(value: object) -> object:
+    """An empty form field (an HTML form's 'any') as None; other text stripped."""
     if isinstance(value, str) and not value.strip():
         return None
     return value.strip() if isinstance(value, str) else value
@@ -62,7 +63,7 @@ class CloseForm(_CaseForm):
     rationale: str = Field(default="", max_length=MAX_TEXT)
     regulator_reference: str | None = Field(default=None, max_length=200)
 
-    _blank = field_validator("regulator_reference", mode="before")(_blank_to_none)
+    _blank = field_validator("regulator_reference", mode="before")(blank_to_none)
 
 
 class ApproveForm(_CaseForm):
@@ -107,7 +108,7 @@ class QueueQuery(BaseModel):
         "date_to",
         "assignee",
         mode="before",
-    )(_blank_to_none)
+    )(blank_to_none)
 
     def params(self, **changes: object) -> dict[str, str]:
         """The non-empty query parameters, with ``changes`` applied (for page links)."""
@@ -124,4 +125,4 @@ class DashboardQuery(BaseModel):
     date_to: dt.date | None = None
     symbol: str | None = Field(default=None, max_length=64)
 
-    _blank = field_validator("date_from", "date_to", "symbol", mode="before")(_blank_to_none)
+    _blank = field_validator("date_from", "date_to", "symbol", mode="before")(blank_to_none)

@@ -520,3 +520,29 @@ def test_analyst_cannot_export_evidence(signed_app: Any, h: Any) -> None:
 def test_without_a_signing_key_export_is_not_offered(client_for: Client, h: Any) -> None:
     page = client_for("rev").get(f"/cases/{h.case_id(MEDIUM)}").text
     assert 'id="export-pack"' not in page and 'id="export-unavailable"' in page
+
+
+# ----------------------------------------------------------------------------- audit trail
+
+
+def test_reviewer_verifies_an_intact_audit_chain(client_for: Client) -> None:
+    page = client_for("rev").get("/audit?verify=true").text
+    assert "The chain is intact" in page
+    assert "case.created" in page and "user.created" in page
+
+
+def test_tampered_audit_entry_is_reported_on_the_audit_page(
+    client_for: Client, web_env: Any
+) -> None:
+    import sqlite3
+
+    with sqlite3.connect(web_env.root / "mmsurv.db") as db:
+        # Someone with the database file drops the append-only trigger and edits history.
+        triggers = db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_entries'"
+        ).fetchall()
+        for (name,) in triggers:
+            db.execute(f'DROP TRIGGER "{name}"')
+        db.execute("UPDATE audit_entries SET actor = 'mallory' WHERE seq = 3")
+    page = client_for("rev").get("/audit?verify=true").text
+    assert "The chain is broken at entry #3 (edited)" in page
