@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -81,18 +83,32 @@ def to_arrow(frame: pd.DataFrame, dataset: type[Dataset], *, keep_bookkeeping: b
 
 
 def _by_symbol(table: pa.Table, keys: Sequence[str]) -> list[tuple[str, pa.Table]]:
-    """``table`` split into one sorted table per symbol, symbols in sorted order."""
-    order = [(Orders.symbol, "ascending"), *((k, "ascending") for k in keys)]
-    ordered = table.sort_by(order)
-    counts = pc.value_counts(ordered.column(Orders.symbol))
-    pairs = sorted(
-        zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True)
-    )
-    parts, offset = [], 0
-    for symbol, count in pairs:
-        parts.append((str(symbol), ordered.slice(offset, count)))
-        offset += count
+    """``table`` split into one table per symbol, sorted by ``keys``, symbols sorted.
+
+    Venue files already hold each symbol's rows in engine order, so the sort is
+    skipped where the first key strictly increases; sorting the whole day by a
+    string column first would cost more than the write itself.
+    """
+    encoded = pc.dictionary_encode(table.column(Orders.symbol)).combine_chunks()
+    symbols = encoded.dictionary.to_pylist()
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    first = _sortable(table.column(keys[0]))
+    parts = []
+    for code in sorted(range(len(symbols)), key=lambda c: str(symbols[c])):
+        rows = np.flatnonzero(codes == code)
+        part = table.take(pa.array(rows))
+        values = first[rows]
+        if len(values) > 1 and not bool(np.all(values[1:] > values[:-1])):
+            part = part.sort_by([(k, "ascending") for k in keys])
+        parts.append((str(symbols[code]), part))
     return parts
+
+
+def _sortable(column: pa.ChunkedArray) -> np.ndarray:
+    """A numeric sort key (timestamps as int64 nanoseconds) as numpy."""
+    if pa.types.is_timestamp(column.type):
+        column = column.cast(pa.int64())
+    return column.to_numpy()
 
 
 def write_curated(
@@ -123,12 +139,13 @@ def write_curated(
         else set()
     )
     written: dict[str, list[str]] = {}
+    jobs: list[tuple[pa.Table, str]] = []
     with contextlib.ExitStack() as stack:
         for name, table in arrow.items():
             staging = stack.enter_context(storage.replace_partition(lake.curated(name, day)))
             if name in WHOLE_DAY:
                 ordered = table.sort_by([(k, "ascending") for k in WHOLE_DAY[name]])
-                writer(ordered, storage.join(staging, storage.PART_FILE))
+                jobs.append((ordered, storage.join(staging, storage.PART_FILE)))
                 written[name] = [lake.curated(name, day)]
                 continue
             parts = dict(_by_symbol(table, PER_SYMBOL[name]))
@@ -137,10 +154,10 @@ def write_curated(
             names = sorted(paired | set(parts))
             for symbol in names:
                 part = parts.get(symbol, table.schema.empty_table())
-                writer(
-                    part, storage.join(storage.symbol_partition(staging, symbol), storage.PART_FILE)
-                )
+                folder = storage.symbol_partition(staging, symbol)
+                jobs.append((part, storage.join(folder, storage.PART_FILE)))
             written[name] = [lake.curated(name, day, s) for s in names]
+        _write_all(jobs, writer)
     if ReferencePrices.name not in arrow:
         # The venue sent none today: a partition from an earlier ingest of the day is stale.
         storage.remove(lake.curated(ReferencePrices.name, day))
@@ -179,6 +196,19 @@ def write_quarantine(
             )
             writer(table, storage.join(storage.dataset_partition(staging, name), storage.PART_FILE))
     return uri
+
+
+def _write_all(jobs: Sequence[tuple[pa.Table, str]], writer: Writer) -> None:
+    """Write every (table, uri) on a thread per core; the first failure is raised.
+
+    Parquet encoding and compression release the GIL, so partitions are encoded in
+    parallel. Jobs are dispatched largest first so one big symbol does not finish last.
+    """
+    ordered = sorted(jobs, key=lambda job: -job[0].num_rows)
+    with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
+        futures = [pool.submit(writer, table, uri) for table, uri in ordered]
+        for future in futures:
+            future.result()
 
 
 def _kept(frame: pd.DataFrame, mask: np.ndarray | None) -> pd.DataFrame:

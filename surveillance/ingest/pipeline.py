@@ -411,6 +411,11 @@ def _linked(reason: str) -> str:
     }.get(reason, "")
 
 
+def _counts(column: pd.Series) -> dict[str, int]:
+    counts = column.value_counts(dropna=False)
+    return {str(k): int(v) for k, v in counts.items() if v}
+
+
 def _dataset_counts(
     landing_day: LandingDay, quarantine: Quarantine, curated_written: bool
 ) -> dict[str, Any]:
@@ -420,13 +425,11 @@ def _dataset_counts(
         mask = quarantine.masks.get(dataset.name, np.zeros(len(table), dtype=bool))
         by_symbol: dict[str, dict[str, int]] = {}
         if "symbol" in table.columns and len(table):
-            rows = table["symbol"].astype("str").value_counts(dropna=False)
-            held = table.loc[mask, "symbol"].astype("str").value_counts(dropna=False)
-            for symbol in sorted(rows.index.astype("str")):
-                by_symbol[symbol] = {
-                    "rows": int(rows.get(symbol, 0)),
-                    "quarantined": int(held.get(symbol, 0)),
-                }
+            # value_counts on the column as read: a categorical counts by its codes.
+            rows = _counts(table["symbol"])
+            held = _counts(table.loc[mask, "symbol"]) if mask.any() else {}
+            for symbol in sorted(rows):
+                by_symbol[symbol] = {"rows": rows[symbol], "quarantined": held.get(symbol, 0)}
         contract = set(dataset.names()) | {FILE_COLUMN, ROW_COLUMN}
         counts[dataset.name] = {
             "files": len(landing_day.files.get(dataset.name, [])),
