@@ -65,11 +65,17 @@ SIMULATED_DAY = dt.date(2026, 3, 2)
 
 @dataclass(frozen=True)
 class SimulatedDay:
-    """A simulated venue day on disk: its landing root, day and simulation summary."""
+    """A simulated venue day on disk: its landing root, day and simulation summary.
+
+    ``engine_truth`` is the folder (outside the landing root) with one
+    ``<symbol>.parquet`` per symbol holding the engine's best bid/ask after every
+    journal row (see ``docs/simulator.md``), for checking a book reconstruction.
+    """
 
     root: Path
     day: dt.date
     summary: Any
+    engine_truth: Path
 
 
 @pytest.fixture(scope="session")
@@ -77,14 +83,17 @@ def simulated_day(tmp_path_factory: pytest.TempPathFactory) -> SimulatedDay:
     """A small seeded venue day WITH injected misconduct of every typology, and labels.
 
     Two symbols and about 40,000 order-journal rows (a few seconds to generate), in
-    the contract's landing layout with the ``_SUCCESS`` marker. Read-only: tests
-    that modify data must copy it first.
+    the contract's landing layout with the ``_SUCCESS`` marker, plus the engine's
+    truth beside it. Read-only: tests that modify data must copy it first.
     """
     from surveillance.simulate import simulate_day
 
-    root = tmp_path_factory.mktemp("simulated-day") / "landing"
-    summary = simulate_day(root, SIMULATED_DAY, symbols=2, events=40_000, seed=11)
-    return SimulatedDay(root, SIMULATED_DAY, summary)
+    base = tmp_path_factory.mktemp("simulated-day")
+    root, truth = base / "landing", base / "engine-truth"
+    summary = simulate_day(
+        root, SIMULATED_DAY, symbols=2, events=40_000, seed=11, engine_truth=truth
+    )
+    return SimulatedDay(root, SIMULATED_DAY, summary, truth)
 
 
 @pytest.fixture(scope="session")
@@ -95,6 +104,9 @@ def clean_day(tmp_path_factory: pytest.TempPathFactory) -> SimulatedDay:
     """
     from surveillance.simulate import simulate_day
 
-    root = tmp_path_factory.mktemp("clean-day") / "landing"
-    summary = simulate_day(root, SIMULATED_DAY, symbols=2, events=40_000, seed=11, clean=True)
-    return SimulatedDay(root, SIMULATED_DAY, summary)
+    base = tmp_path_factory.mktemp("clean-day")
+    root, truth = base / "landing", base / "engine-truth"
+    summary = simulate_day(
+        root, SIMULATED_DAY, symbols=2, events=40_000, seed=11, clean=True, engine_truth=truth
+    )
+    return SimulatedDay(root, SIMULATED_DAY, summary, truth)

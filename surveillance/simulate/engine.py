@@ -481,6 +481,8 @@ class Engine:
         tid = self.next_trade_id
         self.next_trade_id = tid + 1
         j.row(t, NULL, maker, FILL, price, qty, tid, MAKER)
+        if j.truth:
+            self._settle()
         j.row(t, NULL, taker, FILL, price, qty, tid, TAKER)
         j.tr_t.append(t)
         j.tr_id.append(tid)

@@ -311,7 +311,15 @@ class _TradingAheadIncident(Incident):
 
 
 class FlowAnticipation(Injector):
-    """FR_FLOW_ANTICIPATION: all day, the AMM trades in the direction clients will trade."""
+    """FR_FLOW_ANTICIPATION: all day, the AMM trades in the direction clients will trade.
+
+    Client demand comes in waves: several small client orders on one side over a
+    minute and a half, the direction the clients' flow bias is heading. The AMM,
+    which sees that demand coming, trades the same way shortly before each wave; at
+    lower intensity it trades smaller, gets the direction right a little less often
+    and the waves it anticipates are smaller. The label cites the AMM's orders and
+    trades; the waves are ordinary client orders.
+    """
 
     typology = Typology.FR_FLOW_ANTICIPATION
 
@@ -319,29 +327,31 @@ class FlowAnticipation(Injector):
         if sim.index > 0 and sim.rng.u() < 0.5:
             return
         it = self.draw_intensity()
-        self.lead = sim.rng.uniform(30.0, 240.0)
-        self.accuracy = 0.55 + 0.4 * it
-        # About one AMM order per hundred journal rows at most, so it stays a minority.
+        self.lead = sim.rng.uniform(20.0, 120.0)
+        self.accuracy = 0.8 + 0.15 * it
+        self.wave = (3 + round(2 * it), 6 + round(6 * it))
+        # Waves and the AMM's orders ahead of them stay a small share of the day's rows.
         rows_per_hour = sim.target_rows / 24.0
-        self.per_hour = min(8.0 + 40.0 * it, max(3.0, 0.01 * rows_per_hour))
+        self.per_hour = min(8.0 + 40.0 * it, max(2.0, 0.002 * rows_per_hour))
         self.it = it
         acct = sim.amm_accounts[sim.rng.below(2)]
         self.inc = _FlowIncident(
             self,
             acct,
             it,
-            f"AMM trades about {self.per_hour:.0f} times an hour in the direction of client "
-            f"flow {self.lead:.0f} s ahead, right {self.accuracy:.0%} of the time",
+            f"AMM trades about {self.per_hour:.0f} times an hour {self.lead:.0f} s ahead of "
+            f"waves of client orders, in their direction {self.accuracy:.0%} of the time",
         )
         self.incidents.append(self.inc)
         sim.at(int(sim.rng.uniform(60, 600) * SECOND), self.step, None)
 
     def step(self, _: Any) -> None:
         sim, rng = self.sim, self.sim.rng
-        future = sim.bias(sim.now + int(self.lead * SECOND))
-        side = BUY if future > 0 else SELL
+        lead = int(self.lead * rng.uniform(0.7, 1.3) * SECOND)
+        direction = BUY if sim.bias(sim.now + lead) > 0 else SELL
+        side = direction
         if rng.u() > self.accuracy:
-            side = BUY if rng.u() < 0.5 else SELL
+            side = SELL if direction == BUY else BUY
         qty = sim.lots(rng.uniform(1_500.0, 6_000.0) * (0.5 + self.it) * sim.size_scale)
         price, avail = sim.reach(side, qty)
         if price != NULL:
@@ -349,7 +359,26 @@ class FlowAnticipation(Injector):
                 sim.order(self.inc.account, side, LIMIT, IOC, price, min(qty, avail))
             )
             sim.send_new(o)
+        for _k in range(rng.integer(*self.wave)):
+            sim.at(
+                sim.now + lead + int(rng.uniform(0.0, 90.0) * SECOND), self.wave_order, direction
+            )
         sim.at(sim.now + int(rng.exp(3600.0 / self.per_hour) * SECOND) + SECOND, self.step, None)
+
+    def wave_order(self, side: int) -> None:
+        """One client order of the wave: small, odd-sized and marketable."""
+        sim, rng = self.sim, self.sim.rng
+        qty = sim.lots(min(20_000.0, rng.lognormal(600.0, 1.0)))
+        if rng.u() < 0.4:
+            o = sim.order(self.client_account(), side, MARKET, IOC, NULL, qty)
+        else:
+            bb, ba = sim.touch()
+            price = ba + rng.integer(0, 3) if side == BUY else bb - rng.integer(0, 3)
+            o = sim.order(self.client_account(), side, LIMIT, IOC, max(1, price), qty)
+        sim.send_new(o)
+
+    def client_account(self) -> int:
+        return self.sim.retail[self.sim.rng.below(len(self.sim.retail))]
 
 
 class _FlowIncident(Incident):
@@ -694,8 +723,8 @@ class SpreadWidening(Injector):
         regime_mult = 1.3 if sim.regime(sim.now) == 2 else 1.0
         base_spread = 2 * sim.amm_half * regime_mult / sim.ticks_per_bp
         cap = 0.85 * sim.spec.mm_max_spread_bps / base_spread
-        mult = min(cap, 1.0 + it * rng.uniform(0.6, 1.4))
-        if mult < 1.15:
+        mult = min(cap, 1.2 + it * rng.uniform(0.5, 1.2))
+        if mult < 1.2:
             return False
         lead = (0.5 + it * rng.uniform(1.0, 15.0)) * SECOND
         inc = _WideningIncident(self, sim.amm_accounts[0], it, "")
@@ -990,7 +1019,8 @@ class _HuntIncident(Incident):
         self.positions: list[list[int]] = []
 
     def listen(self, o: Order) -> None:
-        if not self.done:
+        # Only the liquidations the push causes: longs sold when pushing down.
+        if not self.done and o.side == (SELL if self.down else BUY):
             o.track = []
             self.liquidations.append(o)
 

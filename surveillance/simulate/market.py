@@ -65,7 +65,7 @@ REGIME_ACTIVITY = (0.7, 1.0, 1.8)
 REGIME_MINUTES = (120.0, 240.0, 30.0)
 
 # Background agents, by share of decisions.
-AGENT_WEIGHTS = (("amm", 0.16), ("retail", 0.58), ("xmm", 0.14), ("momentum", 0.06))
+AGENT_WEIGHTS = (("amm", 0.12), ("retail", 0.62), ("xmm", 0.14), ("momentum", 0.06))
 AMM_LEVELS = 4  # per side: AMM-1 quotes levels 0-1, AMM-2 levels 2-3
 N_LEVERAGED = 90  # retail accounts that hold leveraged positions
 
@@ -183,7 +183,13 @@ class SymbolSim:
             acc += w / total
             self._agent_cum.append(acc)
         self._agents = [getattr(self, f"_agent_{name}") for name, _ in AGENT_WEIGHTS]
-        self.scale = self.target_rows / (86_400.0 * 1.7) / float(np.mean(self.activity))
+        self._rows_per_tick = 1.7
+        self._ticks = 0
+        self._ticks_at_control = 0
+        self._rows_at_control = 0
+        self.scale = (
+            self.target_rows / (86_400.0 * self._rows_per_tick) / float(np.mean(self.activity))
+        )
 
     # ------------------------------------------------------------- processes
     def _paths(self) -> None:
@@ -215,14 +221,14 @@ class SymbolSim:
         seconds = 86_400
         tau = 300.0
         a = math.exp(-1.0 / tau)
-        sd = 0.18 * math.sqrt(1.0 - a * a)
+        sd = 0.30 * math.sqrt(1.0 - a * a)
         shocks = g.standard_normal(seconds) * sd
         bias = np.empty(seconds)
         b = 0.0
         for k in range(seconds):
             b = a * b + shocks[k]
             bias[k] = b
-        self.flow_bias: list[float] = np.clip(bias, -0.35, 0.35).tolist()
+        self.flow_bias: list[float] = np.clip(bias, -0.45, 0.45).tolist()
         # Activity: a daily cycle times the regime's activity multiplier.
         t = np.arange(seconds) / 86_400.0
         cycle = 1.0 + 0.35 * np.sin(2.0 * math.pi * (t - 0.3))
@@ -362,7 +368,7 @@ class SymbolSim:
         """Simulate the whole day."""
         self.at(0, self._tick)
         self.at(0, self._agent_amm)
-        self.at(600 * SECOND, self._control)
+        self.at(60 * SECOND, self._control)
         for acct in self.xmm_slots:
             self.at(int(self.rng.uniform(0, 2) * SECOND), self._quote_xmm, acct)
         self._schedule_institutional()
@@ -382,21 +388,37 @@ class SymbolSim:
             self.progress(len(self.journal) - self._reported)
 
     def _control(self, _: Any = None) -> None:
-        """Steer the background rate so the day ends near its target number of rows."""
+        """Steer the background rate so the day ends near its target number of rows.
+
+        Every ten simulated minutes: measure the journal rows per background tick over
+        the last period (smoothed), and set the tick rate so the next period produces
+        its share of the target plus a third of the shortfall so far.
+        """
         rows = len(self.journal)
         if self.progress is not None:
             self.progress(rows - self._reported)
             self._reported = rows
-        frac = self.activity_cum[min(86_399, self.now // SECOND)]
-        expected = self.target_rows * frac
-        if rows > 0:
-            ratio = min(2.0, max(0.5, expected / rows))
-            self.scale *= ratio**0.8
-        self.at(self.now + 600 * SECOND, self._control)
+        period = 600
+        now_s = min(86_399, self.now // SECOND)
+        ticks = self._ticks - self._ticks_at_control
+        if ticks > 20:
+            measured = (rows - self._rows_at_control) / ticks
+            self._rows_per_tick = 0.7 * self._rows_per_tick + 0.3 * max(0.2, measured)
+        self._ticks_at_control = self._ticks
+        self._rows_at_control = rows
+        end_s = min(86_399, now_s + period)
+        expected_now = self.target_rows * self.activity_cum[now_s]
+        needed = self.target_rows * (self.activity_cum[end_s] - self.activity_cum[now_s])
+        needed = max(0.2 * needed, needed + (expected_now - rows) / 3.0)
+        weight = sum(self.activity[now_s:end_s]) or 1.0
+        target_scale = needed / self._rows_per_tick / weight
+        self.scale = min(3.0 * self.scale, max(self.scale / 3.0, target_scale))
+        self.at(self.now + period * SECOND, self._control)
 
     def _tick(self, _: Any = None) -> None:
         """One background decision by an agent drawn by weight, then the next tick."""
         rng = self.rng
+        self._ticks += 1
         self._agents[rng.weighted(self._agent_cum)]()
         rate = self.scale * self.activity[min(86_399, self.now // SECOND)]
         self._counter += 1
@@ -462,13 +484,12 @@ class SymbolSim:
             return
         rng = self.rng
         tol = max(1, int(self.amm_half * 0.08))
+        # Deeper levels tolerate more drift before a requote (less churn) but not so
+        # much that they pass the level above; under an override every level follows.
+        deep_tol = tol if self.amm_override else max(tol, int(self.amm_step * 0.6))
         max_level = int(self.amm_override.get("levels", AMM_LEVELS))
-        # Level 0 on every wake, one deeper level in turn (deep quotes can lag a little).
-        deeper = 1 + rng.below(AMM_LEVELS - 1)
         for slot in self.amm_slots:
             acct, side, level, o = slot
-            if level and level != deeper and reactive != "all":
-                continue
             if o is not None and o.pending:
                 continue
             if level >= max_level:
@@ -481,7 +502,7 @@ class SymbolSim:
                 slot[3] = o
                 self.send_new(o)
                 continue
-            if abs(o.price - price) >= tol:
+            if abs(o.price - price) >= (deep_tol if level else tol):
                 if rng.u() < 0.15:
                     # Churn as cancel and new rather than replace.
                     self.send_cancel(o)
@@ -526,8 +547,13 @@ class SymbolSim:
             self.at(self.now + int(self.rng.exp(120.0) * SECOND), self._cancel_if_open, o)
 
     def amm_quote_now(self) -> None:
-        """Requote the whole AMM ladder immediately (when an override starts or ends)."""
-        self._agent_amm("all")
+        """Requote the AMM ladder now and again once in-flight instructions have landed.
+
+        Used when an override starts or ends: a slot whose previous instruction is
+        still in flight is skipped by the first pass and caught by the second.
+        """
+        self._agent_amm()
+        self.at(self.now + 50 * 1_000_000, self._agent_amm)
 
     def amm_cancel_all(self) -> list[Order]:
         """Cancel every AMM ladder order; returns the orders cancelled."""
@@ -580,7 +606,9 @@ class SymbolSim:
         rng = self.rng
         r = rng.u()
         acct = self.retail[rng.below(len(self.retail))]
-        side = BUY if rng.u() < 0.5 + self.bias() else SELL
+        # Clients herd: their demand leans with the flow bias, their urgent orders more so.
+        lean = self.bias() * (1.6 if r < 0.40 else 1.0)
+        side = BUY if rng.u() < 0.5 + lean else SELL
         qty = self.lots(min(50_000.0, rng.lognormal(250.0, 1.3)))
         bb, ba = self.touch()
         touch = ba if side == BUY else bb
@@ -657,7 +685,8 @@ class SymbolSim:
         for _ in range(rng.integer(3, 8)):
             start = int(rng.uniform(600, 80_000) * SECOND)
             acct = self.inst[rng.below(len(self.inst))]
-            side = BUY if rng.u() < 0.5 else SELL
+            # Institutions share the clients' demand: their side leans with the flow bias.
+            side = BUY if rng.u() < 0.5 + 1.5 * self.bias(start) else SELL
             slices = rng.integer(6, 25)
             notional = rng.lognormal(45_000.0, 0.4) * self.size_scale
             self.at(start, self._parent_slice, [acct, side, slices, notional])
