@@ -744,18 +744,7 @@ def render_review(
     evidence_cfg = cfg.section("evidence", EvidenceConfig)
     alert_rows, alert_chart = alert_tables(metrics.alerts)
     case_view = case_tables(cases or [], created_at) if cases is not None else None
-    obligation_chart = charts.bar_chart(
-        "Compliant quoting uptime by symbol and day (against the required uptime)",
-        charts.Bars(
-            [f"{o['symbol']} {o['day'][5:]}" for o in metrics.obligations],
-            {
-                "uptime %": [100 * o["uptime"] for o in metrics.obligations],
-                "required %": [100 * (o["required_uptime"] or 0) for o in metrics.obligations],
-            },
-        ),
-        y_label="% of the day",
-        value_format="{:,.1f}",
-    )
+    obligation_chart = _obligation_chart(metrics.obligations)
     markout_chart = charts.bar_chart(
         "Client markouts by horizon (bps; positive = in the client's favour)",
         charts.Bars(
@@ -938,6 +927,40 @@ def render_review(
         notes=sorted({a.replace(lake.root, "<lake>") for a in metrics.absent}),
         sources=metrics.sources,
     )
+
+
+#: Beyond this many symbol-days the uptime chart draws lines over days, not bars.
+_MAX_UPTIME_BARS = 12
+
+
+def _obligation_chart(obligations: Sequence[Mapping[str, Any]]) -> str:
+    title = "Compliant quoting uptime by symbol and day (against the required uptime)"
+    if len(obligations) <= _MAX_UPTIME_BARS:
+        return charts.bar_chart(
+            title,
+            charts.Bars(
+                [f"{o['symbol']} {o['day'][5:]}" for o in obligations],
+                {
+                    "uptime %": [100 * o["uptime"] for o in obligations],
+                    "required %": [100 * (o["required_uptime"] or 0) for o in obligations],
+                },
+            ),
+            y_label="% of the day",
+            value_format="{:,.1f}",
+        )
+    lines = []
+    for symbol in sorted({str(o["symbol"]) for o in obligations}):
+        rows = sorted((o for o in obligations if o["symbol"] == symbol), key=lambda o: o["day"])
+        noon = [pd.Timestamp(f"{o['day']}T12:00:00Z").timestamp() for o in rows]
+        lines.append(
+            charts.Line(f"{symbol} uptime %", noon, [100 * o["uptime"] for o in rows], step=False)
+        )
+        required = [100 * o["required_uptime"] for o in rows if o["required_uptime"] is not None]
+        if len(required) == len(rows):
+            lines.append(
+                charts.Line(f"{symbol} required %", noon, required, step=False, dashed=True)
+            )
+    return charts.time_chart(title, lines=lines, y_label="% of the day")
 
 
 def _alerts_arrow(alerts: pd.DataFrame) -> pa.Table:

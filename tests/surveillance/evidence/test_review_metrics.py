@@ -232,3 +232,27 @@ def test_queue_priority_counts_fills_ahead_of_the_other_party(
     row = review_metrics(settings, "GROUP", DAY, DAY).priority[0]
     assert (row["amm_maker_fills"], row["amm_fills_ahead_of_clients"]) == (1, 1)
     assert (row["client_maker_fills"], row["client_fills_ahead_of_amm"]) == (1, 0)
+
+
+def test_a_period_reports_each_day_and_says_which_days_lack_data(
+    new_matcher: Scenario, scenario_lake: Callable[[Any], Any]
+) -> None:
+    m = new_matcher()
+    m.submit(at("06:00:00"), AMM, "BUY", 2.0, 99.5)
+    m.submit(at("06:00:00"), AMM, "SELL", 2.0, 100.5)
+    settings = scenario_lake(m)
+    metrics = review_metrics(settings, "GROUP", DAY, DAY + dt.timedelta(days=1))
+    assert metrics.days_with_data == [DAY]
+    assert [o["day"] for o in metrics.obligations] == [DAY.isoformat()]
+    assert any(a.startswith("2026-03-03: no accounts snapshot") for a in metrics.absent)
+
+
+def test_many_symbol_days_draw_uptime_as_lines_over_days() -> None:
+    from surveillance.evidence.review import _obligation_chart
+
+    rows = [
+        {"day": f"2026-03-{d:02d}", "symbol": "BTC-USD", "uptime": 0.9, "required_uptime": 0.95}
+        for d in range(1, 21)
+    ]
+    svg = _obligation_chart(rows)
+    assert svg.count("<polyline") == 2 and 'class="bar"' not in svg
