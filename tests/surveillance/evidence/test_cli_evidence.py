@@ -255,3 +255,21 @@ def test_exporting_a_case_twice_gives_identical_data_files(
             e for e in entries[1] if e["path"].startswith("data/")
         ]
         assert a.read("audit.jsonl") != b.read("audit.jsonl")
+
+
+def test_verify_with_an_unreadable_public_key_is_bad_input(
+    mmsurv: Run, signed_pack: tuple[Path, Path], tmp_path: Path
+) -> None:
+    result = mmsurv(
+        "evidence", "verify", str(signed_pack[0]), "--public-key", str(tmp_path / "nope.pem")
+    )
+    assert result.exit_code == 2
+    assert "nope.pem: cannot be read" in result.stderr
+
+
+def test_verify_without_a_trusted_key_warns_that_authorship_is_unproven(
+    mmsurv: Run, signed_pack: tuple[Path, Path]
+) -> None:
+    result = mmsurv("evidence", "verify", str(signed_pack[0]))
+    assert result.exit_code == 0
+    assert "pass --public-key" in result.stderr
