@@ -27,7 +27,7 @@ import pandas as pd
 
 from features.data import NS, SymbolDay
 from features.windows import segments_from_gaps, window_sum
-from surveillance.contract import Role
+from surveillance.contract import DEFAULT_ORIGIN, Role
 from surveillance.days import day_bounds
 
 
@@ -88,7 +88,9 @@ def client_parents(data: SymbolDay, parent_gap_ns: int) -> pd.DataFrame:
 
 def amm_net_flow(data: SymbolDay, accounts: list[str]) -> pd.DataFrame:
     """The accounts' trades, sorted by time: ``t``, ``signed`` (+ bought), ``price``,
-    ``trade_id``, ``counterparty`` and ``counterparty_role``.
+    ``trade_id``, ``counterparty``, ``counterparty_role``, ``counterparty_order``,
+    ``own_order``, ``taker`` (the account took liquidity) and ``order_age`` (ns since
+    its own order was entered).
 
     Trades between two of ``accounts`` cancel out and are dropped.
     """
@@ -98,7 +100,7 @@ def amm_net_flow(data: SymbolDay, accounts: list[str]) -> pd.DataFrame:
     keep = (buy ^ sell).to_numpy()
     mine = tv[keep]
     is_buy = buy.to_numpy()[keep]
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "t": mine["t"].to_numpy(),
             "signed": np.where(is_buy, 1.0, -1.0) * mine["qty"].to_numpy(dtype=float),
@@ -106,8 +108,14 @@ def amm_net_flow(data: SymbolDay, accounts: list[str]) -> pd.DataFrame:
             "trade_id": mine["trade_id"].to_numpy(dtype=object),
             "counterparty": np.where(is_buy, mine["sell_account"], mine["buy_account"]),
             "counterparty_role": np.where(is_buy, mine["sell_role"], mine["buy_role"]),
+            "counterparty_order": np.where(is_buy, mine["sell_order"], mine["buy_order"]),
+            "own_order": np.where(is_buy, mine["buy_order"], mine["sell_order"]),
+            "taker": np.isin(mine["taker_account"].to_numpy(), accounts),
         }
     )
+    born = data.order_summary.set_index("order_id")["t"]
+    out["order_age"] = out["t"] - out["own_order"].map(born).fillna(0).to_numpy(dtype=np.int64)
+    return out
 
 
 def tiled_flow(times: np.ndarray, signed: np.ndarray, width_ns: int, day_start: int) -> np.ndarray:
@@ -209,3 +217,95 @@ def parents_in_window(parents: pd.DataFrame, start: int, end: int) -> pd.DataFra
 
 def cluster_ids(times: np.ndarray, gap_ns: int) -> np.ndarray:
     return segments_from_gaps(times, gap_ns)
+
+
+def client_large_orders(
+    data: SymbolDay, quantile: float, parent_gap_ns: int
+) -> tuple[pd.DataFrame, float]:
+    """The slices of large client parent orders, one row per slice.
+
+    Client taker orders of one account and side less than ``parent_gap_ns`` apart are
+    one parent; a parent is large when its executed quantity is at or above
+    ``quantile`` of the day's client parents. Each slice carries its ``arrival``
+    (gateway time when known), ``sign``, ``taker_qty`` and ``parent`` id. Returns
+    the slices and the threshold.
+    """
+    summary = data.order_summary
+    # the client's own decisions only: liquidation-engine orders are the venue's
+    takers = summary[
+        (summary["role"] == Role.CLIENT.value)
+        & (summary["taker_qty"] > 0)
+        & (summary["origin"] == DEFAULT_ORIGIN.value)
+    ].copy()
+    if takers.empty:
+        return takers.assign(arrival=[], parent=[]), float("nan")
+    takers["arrival"] = np.where(takers["gw"] > np.iinfo(np.int64).min, takers["gw"], takers["t"])
+    takers = takers.sort_values(["account_id", "sign", "arrival"], kind="stable")
+    new = (
+        (takers["account_id"] != takers["account_id"].shift())
+        | (takers["sign"] != takers["sign"].shift())
+        | (takers["arrival"].diff().fillna(parent_gap_ns + 1) > parent_gap_ns)
+    )
+    takers["parent"] = np.cumsum(new.to_numpy())
+    size = takers.groupby("parent")["taker_qty"].sum()
+    threshold = float(np.quantile(size, quantile))
+    large = takers[takers["parent"].map(size).to_numpy() >= threshold]
+    return large.sort_values("arrival").reset_index(drop=True), threshold
+
+
+def ahead_and_reversal(
+    flow: pd.DataFrame,
+    times: np.ndarray,
+    signs: np.ndarray,
+    pre_ns: int,
+    post_ns: int,
+    exclude_orders: np.ndarray | None = None,
+    fresh_ns: int = 2 * NS,
+) -> tuple[np.ndarray, np.ndarray]:
+    """An account's trading ahead of and after each time, in the direction ``signs``.
+
+    ``ahead`` is its net *taker* quantity in the direction over ``[t - pre, t)``
+    (aggressive trading on the client's side), clipped at zero; ``reversal`` the
+    quantity it traded the other way over ``(t, t + post]`` deliberately (as taker,
+    or with an order entered at most ``fresh_ns`` before the fill),
+    leaving out its fills against ``exclude_orders[i]`` (the client order at ``t``
+    itself, which a market maker fills in the ordinary course). ``flow`` is
+    :func:`amm_net_flow`.
+    """
+    t = flow["t"].to_numpy()
+    signed = flow["signed"].to_numpy(dtype=float)
+    taker = flow["taker"].to_numpy(dtype=bool)
+    taker_signed = np.where(taker, signed, 0.0)
+    ahead = signs * window_sum(t, taker_signed, times - pre_ns, times)
+    # A reversal is a deliberate act: a taker trade, or a fill of an order entered just
+    # before it; fills of the account's standing quotes are ordinary market making.
+    deliberate = taker | (flow["order_age"].to_numpy() <= fresh_ns)
+    back = np.where(deliberate, signed, 0.0)
+    bought = window_sum(t, np.clip(back, 0.0, None), times, times + post_ns, closed="right")
+    sold = window_sum(t, np.clip(-back, 0.0, None), times, times + post_ns, closed="right")
+    after = np.where(signs > 0, sold, bought)
+    if exclude_orders is not None and len(times):
+        own = flow[flow["counterparty_order"].isin(set(exclude_orders)) & deliberate]
+        if len(own):
+            by_order = own.groupby("counterparty_order")["signed"].sum()
+            own_sum = pd.Series(exclude_orders).map(by_order).fillna(0.0).to_numpy(dtype=float)
+            after = after - np.clip(-signs * own_sum, 0.0, None)
+    return np.clip(ahead, 0.0, None), np.clip(after, 0.0, None)
+
+
+def fisher_combined(p_values: np.ndarray) -> float:
+    """Fisher's combination of independent p-values: P(chi2 with 2k dof >= -2 sum log p).
+
+    For even degrees of freedom the survival function has the closed form
+    ``exp(-x/2) * sum_{j<k} (x/2)^j / j!``.
+    """
+    p = np.clip(np.asarray(p_values, dtype=float), 1e-300, 1.0)
+    k = len(p)
+    if k == 0:
+        return 1.0
+    half = -np.log(p).sum()
+    term, total = 1.0, 1.0
+    for j in range(1, k):
+        term *= half / j
+        total += term
+    return float(min(1.0, np.exp(-half) * total))

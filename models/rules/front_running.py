@@ -8,13 +8,12 @@ from pydantic import Field
 
 from features.data import NS, SymbolDay
 from features.front_running import (
+    ahead_and_reversal,
     amm_net_flow,
-    client_parents,
+    client_large_orders,
     flow_buckets,
     lead_statistic,
-    tiled_flow,
 )
-from features.windows import window_bounds
 from models.rules import text
 from models.rules.base import DetectorOutput, RuleDetector, candidates_frame
 from surveillance.config import SectionModel
@@ -26,47 +25,57 @@ class TradingAheadParams(SectionModel):
     """Parameters of ``rule:trading_ahead``."""
 
     enabled: bool = Field(True, description="Run this detector.")
-    parent_gap_s: float = Field(
-        30.0,
-        gt=0,
-        description="A client's same-side taker orders less than this many seconds apart are "
-        "one parent order.",
-    )
     large_quantile: float = Field(
         0.95,
         gt=0,
         lt=1,
-        description="A client parent order is large when its executed quantity is at or above "
-        "this quantile of the day's client parent orders in the symbol.",
-    )
-    min_parents: int = Field(
-        20, ge=1, description="Fewest client parent orders needed to judge what is large."
+        description="A client parent order (its slices) is large when its executed quantity "
+        "is at or above this quantile of the day's client parent orders in the symbol.",
     )
     pre_window_s: float = Field(
-        10.0, gt=0, description="Seconds before the client's first instruction that count as ahead."
+        5.0,
+        gt=0,
+        description="Seconds before the client order's arrival in which the AMM's aggressive "
+        "trading on the client's side counts as ahead.",
     )
     post_window_s: float = Field(
-        30.0, gt=0, description="Seconds after the client's last fill in which a reversal counts."
+        60.0,
+        gt=0,
+        description="Seconds after the client order's arrival in which the AMM's trading the "
+        "other way counts as the reversal (long enough to cover the parent's next slice).",
     )
-    baseline_quantile: float = Field(
-        0.99,
+    grid_step_s: float = Field(
+        1.0,
+        gt=0,
+        description="Spacing of the placebo times: the AMM's own ahead-and-reverse behaviour "
+        "at every step of the day, both directions, is the baseline.",
+    )
+    alpha: float = Field(
+        0.05,
         gt=0,
         lt=1,
-        description="The AMM's usual net flow is this quantile of its absolute net flow over "
-        "windows of the same length tiling the day; ahead volume must exceed it.",
-    )
-    min_share_of_client: float = Field(
-        0.05,
-        ge=0,
-        le=1,
-        description="Ahead volume must be at least this share of the client's parent quantity.",
+        description="False-alert rate per symbol-day: a slice alerts when the share of placebo "
+        "times (away from large orders) at which the account did at least as much ahead and "
+        "back, times the number of slices and AMM accounts examined, is below this.",
     )
     min_reversal: float = Field(
-        0.3,
+        0.5,
+        gt=0,
+        le=1,
+        description="The account must trade back at least this share of its ahead quantity "
+        "(a hedge is not reversed; trading ahead is).",
+    )
+    min_share_of_client: float = Field(
+        0.02,
         ge=0,
         le=1,
-        description="The AMM must reverse at least this share of its ahead volume within the "
-        "post window.",
+        description="Ahead quantity must be at least this share of the client order.",
+    )
+    parent_gap_s: float = Field(
+        60.0,
+        gt=0,
+        description="Large orders of one client and side less than this many seconds apart are "
+        "slices of one parent order: one test and one alert.",
     )
 
 
@@ -75,144 +84,166 @@ class TradingAhead(RuleDetector):
 
     name = "trading_ahead"
     typology = Typology.FR_TRADING_AHEAD
-    version = "1.0.0"
+    version = "2.0.0"
     help = (
-        "For each large client parent order (slices of one account and side; large against "
-        "the day's client orders), measures each AMM account's net volume on the client's side "
-        "from shortly before the client's first instruction to its last fill, against the "
-        "account's usual net flow over windows of the same length, and its reversal and "
-        "profit after the client's order moved the price."
+        "For each large client taker order (against the day's client orders) and each AMM "
+        "account: the account's aggressive net quantity on the client's side in the seconds "
+        "before the order arrived, and its trading the other way afterwards (not counting its "
+        "ordinary fills of that client order). The baseline is the account's own behaviour: how "
+        "often, at any time of the day, it traded at least as much ahead and reversed at least "
+        "as much (placebo times every second, both directions)."
     )
     params_model = TradingAheadParams
 
     def run(self, data: SymbolDay, params: TradingAheadParams) -> DetectorOutput:
-        parents = client_parents(data, int(params.parent_gap_s * NS))
-        if len(parents) < params.min_parents or not data.amm_accounts:
-            return DetectorOutput(parents, candidates_frame([]))
-        threshold = float(np.quantile(parents["qty"], params.large_quantile))
-        large = parents[parents["qty"] >= threshold].reset_index(drop=True)
-        day_start = int(day_bounds(data.day)[0].value)
+        large, threshold = client_large_orders(
+            data, params.large_quantile, int(params.parent_gap_s * NS)
+        )
+        if large.empty or not data.amm_accounts:
+            return DetectorOutput(large, candidates_frame([]))
         pre = int(params.pre_window_s * NS)
         post = int(params.post_window_s * NS)
+        day_start = int(day_bounds(data.day)[0].value)
+        step = int(params.grid_step_s * NS)
+        grid = day_start + np.arange(0, 24 * 3600 * NS, step, dtype=np.int64)
+        times = large["arrival"].to_numpy(dtype=np.int64)
+        # Placebo times are times *away from* large client orders: what the account does
+        # when there is no large order to trade ahead of.
+        near = np.searchsorted(times, grid + pre + post, side="right") - np.searchsorted(
+            times, grid - pre - post, side="left"
+        )
+        grid = grid[near == 0]
+        grid_t = np.concatenate([grid, grid])
+        grid_s = np.concatenate([np.ones(len(grid)), -np.ones(len(grid))])
+        signs = large["sign"].to_numpy(dtype=float)
+        parents = large["parent"].to_numpy()
+        n_tests = len(large) * len(data.amm_accounts)
+        feature_frames = []
         rows = []
-        feature_rows = []
         for account in data.amm_accounts:
             flow = amm_net_flow(data, [account])
             if flow.empty:
                 continue
-            t_all = flow["t"].to_numpy()
-            s_all = flow["signed"].to_numpy()
-            p_all = flow["price"].to_numpy()
-            id_all = flow["trade_id"].to_numpy()
-            cp_all = flow["counterparty"].to_numpy()
-            baselines: dict[int, float] = {}
-            for parent in large.to_dict("records"):
-                start, end = int(parent["t0"]) - pre, int(parent["t1"])
-                sign = int(parent["sign"])
-                # The client's own fills against this AMM account are not "ahead" trading.
-                lo, hi = window_bounds(t_all, np.array([start]), np.array([end]))
-                lo2, hi2 = window_bounds(
-                    t_all, np.array([end]), np.array([end + post]), closed="right"
-                )
-                ahead_sl, after_sl = slice(lo[0], hi[0]), slice(lo2[0], hi2[0])
-                keep1 = cp_all[ahead_sl] != parent["account_id"]
-                keep2 = cp_all[after_sl] != parent["account_id"]
-                seg_s, seg_p = s_all[ahead_sl][keep1], p_all[ahead_sl][keep1]
-                rs, rp = s_all[after_sl][keep2], p_all[after_sl][keep2]
-                ahead = float(sign * seg_s.sum())
-                after = float(-sign * rs.sum())
-                # Baseline: the account's absolute net flow over windows of (about) the same
-                # length tiling the day; widths are bucketed to powers of two seconds.
-                width_bin = int(2 ** np.ceil(np.log2(max((end - start) / NS, 1.0))))
-                if width_bin not in baselines:
-                    base = np.abs(tiled_flow(t_all, s_all, width_bin * NS, day_start))
-                    baselines[width_bin] = float(np.quantile(base, params.baseline_quantile))
-                baseline = baselines[width_bin]
-                same = seg_s * sign > 0
-                entry = (
-                    float(np.average(seg_p[same], weights=np.abs(seg_s[same])))
-                    if same.any()
-                    else np.nan
-                )
-                opp = rs * sign < 0
-                exit_ = float(np.average(rp[opp], weights=np.abs(rs[opp]))) if opp.any() else np.nan
-                profit_bps = (
-                    sign * (exit_ - entry) / entry * 1e4
-                    if np.isfinite(entry) and np.isfinite(exit_)
-                    else np.nan
-                )
-                share = ahead / float(parent["qty"]) if parent["qty"] else 0.0
-                reversal = min(after, max(ahead, 0.0)) / ahead if ahead > 0 else 0.0
-                feature_rows.append(
-                    {
-                        "account_id": account,
-                        "client_account": parent["account_id"],
-                        "client_sign": sign,
-                        "t0": int(parent["t0"]),
-                        "t1": int(parent["t1"]),
-                        "client_qty": float(parent["qty"]),
-                        "large_threshold": threshold,
-                        "ahead_qty": ahead,
-                        "baseline_qty": baseline,
-                        "after_qty": after,
-                        "reversal": reversal,
-                        "profit_bps": profit_bps,
-                    }
-                )
-                fires = (
-                    ahead > baseline
-                    and share >= params.min_share_of_client
-                    and reversal >= params.min_reversal
-                )
-                if not fires:
-                    continue
-                excess = ahead / baseline if baseline > 0 else 4.0
-                side = "bought" if sign > 0 else "sold"
-                client_side = "buy" if sign > 0 else "sell"
-                rev_side = "sold" if sign > 0 else "bought"
-                evidence_trades = list(id_all[ahead_sl][keep1][same]) + list(
-                    id_all[after_sl][keep2][opp]
-                )
-                profit_text = (
-                    f" at {text.bps(profit_bps)} against its entry"
-                    if np.isfinite(profit_bps)
-                    else ""
-                )
-                explanation = (
-                    f"{account} {side} {text.qty(data, ahead)} net in the "
-                    f"{text.secs(int(parent['t1']) - start)} from {text.hms(start)} UTC, ahead of "
-                    f"and during client {parent['account_id']}'s {text.qty(data, parent['qty'])} "
-                    f"{client_side} ({parent['n_orders']} order(s), first at "
-                    f"{text.hms(int(parent['t0']))}), then {rev_side} "
-                    f"{text.qty(data, min(after, ahead))} within {text.secs(post)} after the "
-                    f"client's last fill{profit_text}. Its usual net flow over windows of that "
-                    f"length is at most {text.qty(data, baseline)} "
-                    f"(q{params.baseline_quantile:.0%}); the client's order is "
-                    f"above the day's q{params.large_quantile:.0%} of "
-                    f"{text.qty(data, threshold)}."
-                )
+            ahead, rev = ahead_and_reversal(
+                flow, times, signs, pre, post, large["order_id"].to_numpy(dtype=object)
+            )
+            g_ahead, g_rev = ahead_and_reversal(flow, grid_t, grid_s, pre, post)
+            g_rev = np.minimum(g_rev, g_ahead)
+            rev_capped = np.minimum(rev, ahead)
+            order = np.argsort(-g_ahead, kind="stable")
+            ga, gr = g_ahead[order], g_rev[order]
+            counts = np.zeros(len(times))
+            active = (ahead > 0) & (rev_capped >= params.min_reversal * ahead) & (rev_capped > 0)
+            for i in np.flatnonzero(active):
+                top = np.searchsorted(-ga, -ahead[i], side="right")
+                counts[i] = np.count_nonzero(gr[:top] >= rev_capped[i])
+            p_place = np.where(active, (counts + 1.0) / (len(grid_t) + 1.0), 1.0)
+            share = ahead / large["taker_qty"].to_numpy(dtype=float)
+            frame = large[["order_id", "account_id", "sign", "arrival", "taker_qty"]].assign(
+                amm_account=account,
+                ahead_qty=ahead,
+                reversal_qty=rev_capped,
+                placebo_count=counts,
+                p_placebo=p_place,
+                parent=parents,
+            )
+            frame["p_adjusted"] = np.minimum(frame["p_placebo"] * n_tests, 1.0)
+            feature_frames.append(frame)
+            hit = (
+                active
+                & (frame["p_adjusted"].to_numpy() < params.alpha)
+                & (share >= params.min_share_of_client)
+            )
+            flagged = frame[hit]
+            if flagged.empty:
+                continue
+            ft = flow["t"].to_numpy()
+            for _, ep in flagged.groupby("parent", sort=True):
                 rows.append(
-                    {
-                        "account_id": account,
-                        "window_start": start,
-                        "window_end": end + post,
-                        "excess": float(excess),
-                        "order_ids": list(parent["order_ids"]),
-                        "trade_ids": evidence_trades,
-                        "explanation": explanation,
-                        "features": {
-                            "ahead_qty": ahead,
-                            "baseline_abs_net_flow_q": baseline,
-                            "client_qty": float(parent["qty"]),
-                            "client_large_threshold": threshold,
-                            "share_of_client": share,
-                            "reversal_share": reversal,
-                            "profit_bps": profit_bps,
-                            "client_account": parent["account_id"],
-                        },
-                    }
+                    self._alert(
+                        data, account, ep, flow, ft, pre, post, threshold, n_tests, len(grid_t)
+                    )
                 )
-        return DetectorOutput(pd.DataFrame(feature_rows), candidates_frame(rows))
+        features = pd.concat(feature_frames, ignore_index=True) if feature_frames else large
+        return DetectorOutput(features, candidates_frame(rows))
+
+    @staticmethod
+    def _alert(
+        data: SymbolDay,
+        account: str,
+        ep: pd.DataFrame,
+        flow: pd.DataFrame,
+        ft: np.ndarray,
+        pre: int,
+        post: int,
+        threshold: float,
+        n_tests: int,
+        n_placebo: int,
+    ) -> dict[str, object]:
+        sign = int(ep["sign"].iloc[0])
+        client_orders = set(ep["order_id"])
+        ahead_idx: list[int] = []
+        rev_idx: list[int] = []
+        signed = flow["signed"].to_numpy()
+        taker = flow["taker"].to_numpy(dtype=bool)
+        cp_order = flow["counterparty_order"].to_numpy(dtype=object)
+        for arrival in ep["arrival"].to_numpy(dtype=np.int64):
+            lo, hi = np.searchsorted(ft, [arrival - pre, arrival])
+            ahead_idx += [i for i in range(lo, hi) if taker[i] and signed[i] * sign > 0]
+            lo, hi = np.searchsorted(ft, [arrival, arrival + post], side="right")
+            rev_idx += [
+                i
+                for i in range(lo, hi)
+                if signed[i] * sign < 0 and cp_order[i] not in client_orders
+            ]
+        ahead_idx, rev_idx = sorted(set(ahead_idx)), sorted(set(rev_idx))
+        prices = flow["price"].to_numpy()
+        qty = np.abs(signed)
+        entry = float(np.average(prices[ahead_idx], weights=qty[ahead_idx]))
+        exit_ = float(np.average(prices[rev_idx], weights=qty[rev_idx])) if rev_idx else entry
+        profit_bps = sign * (exit_ - entry) / entry * 1e4
+        ahead_qty = float(ep["ahead_qty"].sum())
+        rev_qty = float(ep["reversal_qty"].sum())
+        best = ep.iloc[int(np.argmin(ep["p_adjusted"].to_numpy()))]
+        client = str(ep["account_id"].iloc[0])
+        side = "bought" if sign > 0 else "sold"
+        client_side = "buy" if sign > 0 else "sell"
+        rev_side = "sold" if sign > 0 else "bought"
+        trade_ids = flow["trade_id"].to_numpy(dtype=object)
+        explanation = (
+            f"{account} {side} {text.qty(data, ahead_qty)} aggressively in the "
+            f"{text.secs(pre)} before {len(ep)} of client {client}'s large {client_side} orders "
+            f"(first at {text.hms(int(ep['arrival'].min()))} UTC, "
+            f"{text.qty(data, float(ep['taker_qty'].sum()))} in all; large means at least "
+            f"{text.qty(data, threshold)} today), then {rev_side} {text.qty(data, rev_qty)} "
+            f"back within {text.secs(post)} at {text.bps(profit_bps)} against its entry. "
+            f"At any time of the day {account} trades that much ahead and back in "
+            f"{int(best['placebo_count'])} of {(2 * 24 * 3600)} placebo seconds "
+            f"({n_tests} large client orders examined)."
+        )
+        times = ft[ahead_idx + rev_idx]
+        return {
+            "account_id": account,
+            "window_start": int(min(times.min(), ep["arrival"].min())),
+            "window_end": int(max(times.max(), ep["arrival"].max())),
+            "excess": float(np.log10(0.05 / max(float(best["p_adjusted"]), 1e-300)) + 1.0),
+            "order_ids": sorted(client_orders),
+            "trade_ids": sorted(set(trade_ids[ahead_idx + rev_idx])),
+            "explanation": explanation,
+            "features": {
+                "ahead_qty": ahead_qty,
+                "reversal_qty": rev_qty,
+                "profit_bps": profit_bps,
+                "client_orders": len(ep),
+                "client_qty": float(ep["taker_qty"].sum()),
+                "client_account": client,
+                "baseline_large_threshold": threshold,
+                "baseline_placebo_count": int(best["placebo_count"]),
+                "baseline_placebo_times": n_placebo,
+                "p_placebo": float(best["p_placebo"]),
+                "p_adjusted": float(best["p_adjusted"]),
+            },
+        }
 
 
 class FlowAnticipationParams(SectionModel):

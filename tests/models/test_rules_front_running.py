@@ -12,7 +12,7 @@ from models.rules.front_running import (
     TradingAheadParams,
 )
 
-PARAMS = TradingAheadParams(min_parents=5)
+PARAMS = TradingAheadParams()
 
 
 def _day(ahead: float, reverse: float) -> Scenario:
