@@ -41,7 +41,7 @@ of its rows) back into an Arrow table in the contract's exact types before writi
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,16 +142,7 @@ def read_landing_day(landing: Landing, day: dt.date, *, require_marker: bool = T
     for dataset in LANDING_DATASETS:
         uris = landing.files(dataset.name, day)
         if not uris and not dataset.optional_dataset:
-            folder = landing.day_dir(dataset.name, day)
-            raise ContractError(
-                folder,
-                f"{dataset.name} for {day.isoformat()}: no Parquet file in {folder}; the "
-                f"contract requires the {dataset.name} dataset every day, {_FIX}",
-                column=None,
-                expected=f"at least one {dataset.name} file",
-                found="none",
-                reason="missing_dataset",
-            )
+            raise _missing_dataset(landing, dataset, day)
         files[dataset.name] = uris
         tables[dataset.name] = _read_dataset(dataset, uris)
     return LandingDay(day=day, tables=tables, files=files)
@@ -172,8 +163,62 @@ def read_dataset_files(dataset: str | type[Dataset], uris: Sequence[str]) -> pd.
     return _read_dataset(klass, list(uris))
 
 
+def landing_day_from_tables(
+    day: dt.date, tables: Mapping[str, pa.Table], *, root: str = "memory://landing"
+) -> LandingDay:
+    """A :class:`LandingDay` from in-memory tables, checked exactly as files would be.
+
+    Each table stands for one file named as it would be in a landing root at ``root``
+    (``<root>/<dataset>/date=<day>/part-0.parquet``), which is what ``_file`` and the
+    violations then name. For tests and tools that hold a venue's tables already.
+
+    Raises
+    ------
+    ContractError
+        As :func:`read_landing_day`: a required dataset absent from ``tables``, a
+        missing required column or a wrong type.
+    """
+    landing = Landing(root)
+    frames: dict[str, pd.DataFrame] = {}
+    files: dict[str, list[str]] = {}
+    for dataset in LANDING_DATASETS:
+        uri = storage.join(landing.day_dir(dataset.name, day), "part-0.parquet")
+        if dataset.name not in tables:
+            if not dataset.optional_dataset:
+                raise _missing_dataset(landing, dataset, day)
+            files[dataset.name] = []
+            frames[dataset.name] = _assemble(dataset, [], [])
+            continue
+        files[dataset.name] = [uri]
+        frames[dataset.name] = _assemble(
+            dataset, [conform_table(tables[dataset.name], dataset, uri)], [uri]
+        )
+    return LandingDay(day=day, tables=frames, files=files)
+
+
+def _missing_dataset(landing: Landing, dataset: type[Dataset], day: dt.date) -> ContractError:
+    folder = landing.day_dir(dataset.name, day)
+    return ContractError(
+        folder,
+        f"{dataset.name} for {day.isoformat()}: no Parquet file in {folder}; the "
+        f"contract requires the {dataset.name} dataset every day, {_FIX}",
+        column=None,
+        expected=f"at least one {dataset.name} file",
+        found="none",
+        reason="missing_dataset",
+    )
+
+
 def _read_dataset(dataset: type[Dataset], uris: list[str]) -> pd.DataFrame:
-    parts = [conform_table(storage.read_table(uri), dataset, uri) for uri in uris]
+    dictionary = [c.name for c in dataset.columns() if _categorical(dataset, c)]
+    parts = [
+        conform_table(storage.read_table(uri, dictionary=dictionary), dataset, uri) for uri in uris
+    ]
+    return _assemble(dataset, parts, uris)
+
+
+def _assemble(dataset: type[Dataset], parts: list[pa.Table], uris: list[str]) -> pd.DataFrame:
+    """Conformed per-file tables concatenated into one frame with ``_file`` and ``_row``."""
     lengths = np.array([p.num_rows for p in parts], dtype=np.int64)
     if parts:
         try:
@@ -188,9 +233,21 @@ def _read_dataset(dataset: type[Dataset], uris: list[str]) -> pd.DataFrame:
             ) from exc
     else:
         table = _empty(dataset)
-    del parts
-    frame = _to_pandas(table, dataset)
+    # Drop the per-file tables and convert with self_destruct, so each column's Arrow
+    # buffers are freed as soon as pandas holds it: the day is never in memory twice.
+    parts.clear()
+    # A null in an int64 column makes pandas fall back to float64; keep the integers
+    # exact (seq values above 2**53 exist) with the nullable Int64 dtype instead.
+    nullable_ints = {
+        spec.name: table.column(spec.name).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+        for spec in dataset.columns()
+        if spec.type == pa.int64() and table.column(spec.name).null_count
+    }
+    table = table.replace_schema_metadata(None)
+    frame = table.to_pandas(split_blocks=True, self_destruct=True)
     del table
+    for name, values in nullable_ints.items():
+        frame[name] = values.array
     total = int(lengths.sum())
     file_codes = np.repeat(np.arange(len(uris), dtype=np.int32), lengths)
     frame[FILE_COLUMN] = pd.Categorical.from_codes(
@@ -202,7 +259,15 @@ def _read_dataset(dataset: type[Dataset], uris: list[str]) -> pd.DataFrame:
 
 
 def _empty(dataset: type[Dataset]) -> pa.Table:
-    return dataset.schema().empty_table()
+    return conform_table(dataset.schema().empty_table(), dataset, "(no file)")
+
+
+#: How low-cardinality string columns are held: dictionary-encoded, as pandas categorical.
+_DICTIONARY = pa.dictionary(pa.int32(), pa.string())
+
+
+def _categorical(dataset: type[Dataset], spec: ColumnSpec) -> bool:
+    return pa.types.is_string(spec.type) and (dataset.name, spec.name) not in HIGH_CARDINALITY
 
 
 def conform_table(table: pa.Table, dataset: type[Dataset], uri: str) -> pa.Table:
@@ -232,10 +297,19 @@ def conform_table(table: pa.Table, dataset: type[Dataset], uri: str) -> pa.Table
                     found="absent",
                     reason="missing_column",
                 )
-            columns.append(pa.chunked_array([pa.nulls(table.num_rows, spec.type)]))
+            column = pa.chunked_array([pa.nulls(table.num_rows, spec.type)])
         else:
-            columns.append(_normalise(table.column(spec.name), spec, dataset, uri))
-        fields.append(pa.field(spec.name, spec.type, nullable=True))
+            column = _normalise(table.column(spec.name), spec, dataset, uri)
+        if _categorical(dataset, spec):
+            column = (
+                column.cast(_DICTIONARY)
+                if pa.types.is_dictionary(column.type)
+                else column.dictionary_encode()
+            )
+        elif pa.types.is_dictionary(column.type):
+            column = column.cast(spec.type)
+        columns.append(column)
+        fields.append(pa.field(spec.name, column.type, nullable=True))
     contract_names = {spec.name for spec in dataset.columns()}
     for name in table.column_names:
         if name in contract_names or _pandas_index(name):
@@ -262,9 +336,12 @@ def _normalise(
     target = spec.type
     accepted = False
     if pa.types.is_string(target):
-        accepted = _is_string(found) or (
-            pa.types.is_dictionary(found) and _is_string(found.value_type)
-        )
+        if pa.types.is_dictionary(found) and _is_string(found.value_type):
+            # Kept encoded: conform_table decodes high-cardinality ids, keeps the rest.
+            target = pa.dictionary(found.index_type, pa.string())
+            accepted = True
+        else:
+            accepted = _is_string(found)
     elif pa.types.is_timestamp(target):
         accepted = pa.types.is_timestamp(found) and found.tz in _UTC_NAMES
     if not accepted:
@@ -273,10 +350,10 @@ def _normalise(
             hint = " (a timestamp without time zone is ambiguous: store UTC instants)"
         raise ContractError(
             uri,
-            f"{dataset.name} file {uri}: column {spec.name!r} must be {type_name(target)}, "
+            f"{dataset.name} file {uri}: column {spec.name!r} must be {type_name(spec.type)}, "
             f"found {type_name(found)}{hint}; {_FIX}",
             column=spec.name,
-            expected=type_name(target),
+            expected=type_name(spec.type),
             found=type_name(found),
             reason="wrong_type",
         )
@@ -307,31 +384,6 @@ def _is_string(kind: pa.DataType) -> bool:
     return bool(
         pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
     )
-
-
-def _to_pandas(table: pa.Table, dataset: type[Dataset]) -> pd.DataFrame:
-    """The table as pandas: low-cardinality strings categorical, ids Arrow-backed str."""
-    for spec in dataset.columns():
-        if not pa.types.is_string(spec.type):
-            continue
-        if (dataset.name, spec.name) in HIGH_CARDINALITY:
-            continue
-        index = table.schema.get_field_index(spec.name)
-        table = table.set_column(index, spec.name, table.column(index).dictionary_encode())
-    # A null in an int64 column makes pandas fall back to float64; keep the integers
-    # exact (seq values above 2**53 exist) with the nullable Int64 dtype instead.
-    nullable_ints = {}
-    for spec in dataset.columns():
-        column = table.column(spec.name)
-        if spec.type == pa.int64() and column.null_count:
-            nullable_ints[spec.name] = column.to_pandas(
-                types_mapper={pa.int64(): pd.Int64Dtype()}.get
-            )
-    table = table.replace_schema_metadata(None)
-    frame = table.to_pandas(split_blocks=True, self_destruct=True)
-    for name, values in nullable_ints.items():
-        frame[name] = values.array
-    return frame
 
 
 def to_contract_table(

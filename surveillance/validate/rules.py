@@ -115,7 +115,8 @@ def _codes(series: pd.Series) -> np.ndarray:
     """Integer codes of a string column (-1 for null), categorical or not."""
     if not isinstance(series.dtype, pd.CategoricalDtype):
         series = series.astype("category")
-    return np.asarray(series.cat.codes.to_numpy(), dtype=np.int64)
+    # The categorical's own (int8/int16/int32) codes: a 10-million-row column stays small.
+    return np.asarray(series.cat.codes.to_numpy())
 
 
 def _categories(series: pd.Series) -> pd.Index:
@@ -126,9 +127,9 @@ def _categories(series: pd.Series) -> pd.Index:
 
 def _category_lookup(series: pd.Series, per_category: np.ndarray, missing: Any) -> np.ndarray:
     """``per_category[code]`` for each row, ``missing`` where the value is null."""
-    codes = _codes(series)
+    # The missing value goes last, where the null code -1 indexes.
     table = np.append(per_category, np.array([missing], dtype=per_category.dtype))
-    return table[np.where(codes < 0, len(per_category), codes)]
+    return table[_codes(series)]
 
 
 def _enum_index(series: pd.Series, enum: type[StrEnum]) -> np.ndarray:
@@ -160,10 +161,12 @@ def _ints(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _times(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Nanoseconds since the epoch (0 where null) and validity of a timestamp column."""
+    """Nanoseconds since the epoch and validity of a timestamp column.
+
+    Null is the smallest int64 (NaT), so "before" comparisons need the validity mask.
+    """
     values = np.asarray(series.to_numpy(dtype="datetime64[ns]")).view(np.int64)
-    valid = values != np.iinfo(np.int64).min
-    return np.where(valid, values, 0), valid
+    return values, values != np.iinfo(np.int64).min
 
 
 def _null_strings(series: pd.Series) -> np.ndarray:
@@ -198,16 +201,27 @@ def _group_starts(keys: np.ndarray) -> np.ndarray:
     return starts
 
 
-def _sort_pairs(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
-    """Stable permutation ordering rows by (primary, secondary), both int64."""
-    if len(primary) < 2:
-        return np.arange(len(primary))
-    # Venues usually export in engine order already: verifying is far cheaper than sorting.
-    same = primary[1:] == primary[:-1]
-    ordered = (primary[1:] > primary[:-1]) | (same & (secondary[1:] >= secondary[:-1]))
-    if ordered.all():
-        return np.arange(len(primary))
-    return np.lexsort((secondary, primary))
+def _stable_order(keys: np.ndarray) -> np.ndarray:
+    """Stable permutation sorting non-negative integer ``keys``, fast for common shapes.
+
+    Already sorted (a venue exporting in order) costs one comparison pass; keys below
+    2**16 use numpy's radix sort; otherwise each key is packed with its position into
+    one int64 and sorted by value, which is stable by construction and about twice as
+    fast as a stable argsort of ten million keys.
+    """
+    n = len(keys)
+    if n < 2 or bool(np.all(keys[1:] >= keys[:-1])):
+        return np.arange(n)
+    top = int(keys.max())
+    if top < 2**16:
+        return np.argsort(keys.astype(np.uint16), kind="stable")
+    shift = n.bit_length()
+    if top.bit_length() + shift <= 63:
+        packed = (keys.astype(np.int64) << shift) | np.arange(n, dtype=np.int64)
+        packed.sort()
+        np.bitwise_and(packed, (1 << shift) - 1, out=packed)
+        return packed
+    return np.argsort(keys, kind="stable")
 
 
 class _Context:
@@ -270,18 +284,28 @@ class _OrderArrays:
     @cached_property
     def order_code(self) -> np.ndarray:
         """An integer per distinct ``(symbol, order_id)``; -1 where either is null."""
-        ids = self.frame[Orders.order_id]
-        codes, _uniques = pd.factorize(ids, use_na_sentinel=True)
+        codes, _uniques = pd.factorize(self.frame[Orders.order_id], use_na_sentinel=True)
         codes = np.asarray(codes, dtype=np.int64)
         n_symbols = max(len(_categories(self.frame[Orders.symbol])), 1)
         valid = (codes >= 0) & (self.symbol >= 0)
-        return np.where(valid, codes * n_symbols + self.symbol, -1)
+        codes *= n_symbols
+        codes += self.symbol
+        codes[~valid] = -1
+        return codes
 
     @cached_property
     def engine(self) -> np.ndarray:
         """Rows with a symbol and a seq, in engine order: by (symbol, seq), stable."""
         keep = np.flatnonzero((self.symbol >= 0) & self.seq_valid)
-        perm = _sort_pairs(self.symbol[keep], self.seq[keep])
+        symbol = self.symbol[keep]
+        # Engines export each symbol's events in seq order, so ordering by symbol alone
+        # (a radix sort) usually yields engine order; verify, and sort fully otherwise.
+        perm = _stable_order(symbol)
+        by_symbol = symbol[perm]
+        seq = self.seq[keep][perm]
+        same = by_symbol[1:] == by_symbol[:-1]
+        if not bool(np.all(~same | (seq[1:] >= seq[:-1]))):
+            perm = np.lexsort((self.seq[keep], symbol))
         return keep[perm]
 
     @cached_property
@@ -289,21 +313,25 @@ class _OrderArrays:
         """Rows with an order key and a seq, by (symbol, order_id, seq): each order's life."""
         engine = self.engine
         keys = self.order_code[engine]
-        engine = engine[keys >= 0]
-        keys = keys[keys >= 0]
-        perm = np.argsort(keys, kind="stable")
-        return engine[perm]
+        valid = keys >= 0
+        if not valid.all():
+            engine, keys = engine[valid], keys[valid]
+        return engine[_stable_order(keys)]
 
     @cached_property
     def life_first(self) -> np.ndarray:
         """Boolean over ``life``: the row is its order's first event."""
         return _group_starts(self.order_code[self.life])
 
-    def previous_in_life(self) -> tuple[np.ndarray, np.ndarray]:
-        """Rows (in ``life``) that have a previous event of the same order, and that event."""
+    @cached_property
+    def _previous(self) -> tuple[np.ndarray, np.ndarray]:
         life = self.life
-        has_prev = ~self.life_first
-        return life[has_prev], life[np.flatnonzero(has_prev) - 1]
+        has_prev = np.flatnonzero(~self.life_first)
+        return life[has_prev], life[has_prev - 1]
+
+    def previous_in_life(self) -> tuple[np.ndarray, np.ndarray]:
+        """Rows that follow an earlier event of the same order, and that earlier event."""
+        return self._previous
 
 
 class _FillJoin:
@@ -510,11 +538,10 @@ def _multi(ctx: _Context, dataset: str, checks: Sequence[_ColumnCheck]) -> pd.Da
     """
     if not checks:
         return _empty_hits()
-    masks = np.column_stack([c[1] for c in checks])
-    rows = np.flatnonzero(masks.any(axis=1))
+    rows = np.flatnonzero(np.logical_or.reduce([c[1] for c in checks]))
     if not len(rows):
         return _empty_hits()
-    failing = masks[rows]
+    failing = np.column_stack([c[1][rows] for c in checks])
     first = failing.argmax(axis=1)
     expected = np.empty(len(rows), dtype=object)
     found = np.empty(len(rows), dtype=object)
@@ -948,19 +975,20 @@ def _event_time_decreasing(ctx: _Context) -> pd.DataFrame:
 )
 def _seq_in_file(ctx: _Context) -> pd.DataFrame:
     o = ctx.orders
-    frame = ctx.frame(Orders.name)
     keep = np.flatnonzero((o.symbol >= 0) & o.seq_valid)
-    files = _codes(frame[FILE_COLUMN])[keep]
-    n_symbols = int(o.symbol.max()) + 1 if len(o.symbol) else 1
-    key = files * n_symbols + o.symbol[keep]
-    perm = keep if np.all(key[1:] >= key[:-1]) else keep[np.argsort(key, kind="stable")]
-    if len(perm) < 2:
+    if len(keep) < 2:
         return _empty_hits()
-    key_sorted = (_codes(frame[FILE_COLUMN])[perm]) * n_symbols + o.symbol[perm]
+    files = _codes(ctx.frame(Orders.name)[FILE_COLUMN])[keep].astype(np.int64)
+    n_symbols = int(o.symbol.max()) + 1
+    key = files * n_symbols + o.symbol[keep]
+    # Rows are in file order; a stable sort by (file, symbol) keeps that order within
+    # each symbol of each file.
+    order = _stable_order(key)
+    perm, key = keep[order], key[order]
     cur, prev = perm[1:], perm[:-1]
-    bad = (key_sorted[1:] == key_sorted[:-1]) & (o.seq[cur] <= o.seq[prev])
+    bad = (key[1:] == key[:-1]) & (o.seq[cur] <= o.seq[prev])
     rows, before = cur[bad], prev[bad]
-    expected = np.array([f"greater than {s} (previous row)" for s in o.seq[before]], dtype=object)
+    expected = _words("greater than ", o.seq[before], " (the previous row)")
     return _hits(
         ctx, Orders.name, rows, column=Orders.seq, expected=expected, found=o.seq[rows].astype(str)
     )

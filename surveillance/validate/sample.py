@@ -431,8 +431,8 @@ def sample_tables(
 ) -> dict[str, pa.Table]:
     """The template day, ``copies`` times per symbol, as contract tables by dataset name.
 
-    Orders are in engine order (by symbol, then seq); one copy holds 14 order events and
-    2 trades per symbol, so ``copies=360_000`` with two symbols is a 10-million-event
+    Orders are in time order, symbols interleaved (each symbol's rows in seq order); one
+    copy holds 14 order events and 2 trades per symbol, so ``copies=360_000`` with two symbols is a 10-million-event
     day. ``copies`` must keep the day inside 24 hours (at most 4,320,000).
     """
     if copies * TIME_STRIDE_NS >= 86_400 * 10**9:
@@ -456,9 +456,11 @@ def sample_tables(
             for m in (0, 30, 60)
         ]
     )
+    # Interleave the symbols in time, as an engine's export of several books does.
+    by_time = [("event_time", "ascending"), ("symbol", "ascending")]
     return {
-        Orders.name: pa.concat_tables(orders),
-        Trades.name: pa.concat_tables(trades),
+        Orders.name: pa.concat_tables(orders).sort_by([*by_time, ("seq", "ascending")]),
+        Trades.name: pa.concat_tables(trades).sort_by([*by_time, ("trade_id", "ascending")]),
         Accounts.name: Accounts.from_pylist(_ACCOUNTS),
         Instruments.name: Instruments.from_pylist(instruments),
         ReferencePrices.name: reference,

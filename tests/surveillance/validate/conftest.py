@@ -12,7 +12,12 @@ import pytest
 
 from surveillance.contract import DATASETS_BY_NAME
 from surveillance.storage import Landing
-from surveillance.validate import LandingDay, find_violations, read_landing_day
+from surveillance.validate import (
+    LandingDay,
+    find_violations,
+    landing_day_from_tables,
+    read_landing_day,
+)
 from surveillance.validate.sample import sample_tables, write_day
 
 DAY = dt.date(2026, 3, 2)
@@ -68,5 +73,20 @@ def violations(load: Callable[..., LandingDay]) -> Callable[..., pd.DataFrame]:
 
     def run(data: Frames, *, files: int = 1) -> pd.DataFrame:
         return find_violations(load(data, files=files))
+
+    return run
+
+
+@pytest.fixture
+def check() -> Callable[[Frames], pd.DataFrame]:
+    """Validate frames in memory (each as one file, the reader's checks included).
+
+    The same path as files on disk minus the Parquet round trip, which the reader's own
+    tests cover: it keeps the one-case-per-rule tests fast.
+    """
+
+    def run(data: Frames) -> pd.DataFrame:
+        tables = {k: to_table(k, v) for k, v in data.items()}
+        return find_violations(landing_day_from_tables(DAY, tables))
 
     return run

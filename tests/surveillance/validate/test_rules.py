@@ -297,11 +297,11 @@ def test_a_valid_day_has_no_violation(
 
 @pytest.mark.parametrize("case", CASES, ids=[c.code for c in CASES])
 def test_rule_flags_the_corrupted_row_once(
-    case: Case, frames: Frames, violations: Callable[..., pd.DataFrame]
+    case: Case, frames: Frames, check: Callable[[Frames], pd.DataFrame]
 ) -> None:
     dataset = case.code.split(".")[0]
     position = case.corrupt(frames)
-    found = violations(frames)
+    found = check(frames)
     mine = found[found["rule"] == case.code]
     assert len(mine) == 1, found.to_string()
     assert mine["dataset"].iloc[0] == dataset
@@ -311,10 +311,10 @@ def test_rule_flags_the_corrupted_row_once(
 
 
 def test_violation_names_the_values(
-    frames: Frames, violations: Callable[..., pd.DataFrame]
+    frames: Frames, check: Callable[[Frames], pd.DataFrame]
 ) -> None:
     _set(frames, "orders", _o(frames, 2), price=99.005)
-    row = violations(frames).iloc[0]
+    row = check(frames).iloc[0]
     assert (row["column"], row["expected"], row["found"]) == (
         Orders.price,
         "multiple of tick_size 0.01",
@@ -324,37 +324,37 @@ def test_violation_names_the_values(
 
 
 def test_trade_violation_names_the_fill(
-    frames: Frames, violations: Callable[..., pd.DataFrame]
+    frames: Frames, check: Callable[[Frames], pd.DataFrame]
 ) -> None:
     _set(frames, "trades", _t(frames, "t2"), quantity=0.7)
-    row = violations(frames).iloc[0]
+    row = check(frames).iloc[0]
     assert (row["column"], row["trade_id"], row["found"]) == (Trades.quantity, "t2", "fill 0.8")
     assert row["order_id"] in {"o2", "o4"}
 
 
 def test_a_row_breaking_several_rules_is_flagged_by_each(
-    frames: Frames, violations: Callable[..., pd.DataFrame]
+    frames: Frames, check: Callable[[Frames], pd.DataFrame]
 ) -> None:
     _set(frames, "orders", _o(frames, 11), price=-100.005, account_id="GHOST")
-    found = violations(frames)
+    found = check(frames)
     assert sorted(found["rule"]) == ["orders.nonpositive_price", "orders.unknown_account"]
 
 
 def test_a_rule_reports_each_row_once_naming_all_failing_columns(
-    frames: Frames, violations: Callable[..., pd.DataFrame]
+    frames: Frames, check: Callable[[Frames], pd.DataFrame]
 ) -> None:
     _set(frames, "orders", _o(frames, 11), symbol=None, account_id=None)
-    found = violations(frames)
+    found = check(frames)
     assert found[["rule", "column"]].values.tolist() == [
         ["orders.null_required", "symbol, account_id"]
     ]
 
 
 def test_an_empty_day_has_no_violation(
-    frames: Frames, violations: Callable[..., pd.DataFrame]
+    frames: Frames, check: Callable[[Frames], pd.DataFrame]
 ) -> None:
     empty = {name: frame.iloc[0:0] for name, frame in frames.items()}
-    assert violations(empty).empty
+    assert check(empty).empty
 
 
 def test_rules_can_be_chosen(frames: Frames, load: Callable[..., Any]) -> None:
