@@ -242,8 +242,18 @@ def read_bytes(uri: str) -> bytes:
     return data
 
 
-def read_table(uri: str, columns: Sequence[str] | None = None) -> pa.Table:
+def read_table(
+    uri: str,
+    columns: Sequence[str] | None = None,
+    *,
+    dictionary: Sequence[str] | None = None,
+) -> pa.Table:
     """Read one Parquet file, or every Parquet file below a partition folder.
+
+    ``dictionary`` names string columns to read dictionary-encoded straight from the
+    Parquet pages: for low-cardinality columns (symbols, enums) this skips building
+    millions of strings, less than half the decoding time and memory. Names the file
+    lacks, or that are not strings in it, are ignored.
 
     Raises
     ------
@@ -262,11 +272,66 @@ def read_table(uri: str, columns: Sequence[str] | None = None) -> pa.Table:
             for p in fs.find(path)
             if str(p).endswith(".parquet") and not _hidden(str(p)[len(path) :])
         )
-        tables = [_read_file(fs, p, uri, columns) for p in files]
+        tables = [_read_file(fs, p, uri, columns, dictionary) for p in files]
         if not tables:
             raise FileNotFoundError(f"{uri}: no Parquet files")
         return pa.concat_tables(tables, promote_options="default")
-    return _read_file(fs, path, uri, columns)
+    return _read_file(fs, path, uri, columns, dictionary)
+
+
+def iter_batches(
+    uri: str, columns: Sequence[str] | None = None, *, batch_rows: int = 262_144
+) -> Iterator[pa.RecordBatch]:
+    """Stream a Parquet file, or every Parquet file below a partition folder, in batches.
+
+    Files are read in name order and each file batch by batch, so memory holds one
+    batch, not the partition: for stages that replay a day in order.
+
+    Raises
+    ------
+    ContractError
+        If a file cannot be read as Parquet or lacks one of ``columns``; the message
+        names the file.
+    FileNotFoundError
+        If nothing exists at ``uri``.
+    """
+    fs, path = filesystem(uri)
+    if not fs.exists(path):
+        raise FileNotFoundError(uri)
+    if fs.isdir(path):
+        files = sorted(
+            p
+            for p in fs.find(path)
+            if str(p).endswith(".parquet") and not _hidden(str(p)[len(path) :])
+        )
+        if not files:
+            raise FileNotFoundError(f"{uri}: no Parquet files")
+    else:
+        files = [path]
+    for file in files:
+        try:
+            with fs.open(file, "rb") as handle:
+                reader = pq.ParquetFile(handle)
+                if columns:
+                    missing = [c for c in columns if c not in reader.schema_arrow.names]
+                    if missing:
+                        raise ContractError(
+                            str(file),
+                            f"file {file}: column {missing[0]!r} is missing; expected the "
+                            f"columns {', '.join(columns)}; re-run the stage that writes it",
+                            column=missing[0],
+                            reason="missing_column",
+                        )
+                yield from reader.iter_batches(
+                    batch_size=batch_rows, columns=list(columns) if columns else None
+                )
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise ContractError(
+                str(file),
+                f"file {file}: cannot be read as Parquet ({exc}); "
+                "re-export it (it may be truncated or not Parquet)",
+                reason="unreadable_file",
+            ) from exc
 
 
 def _hidden(relative: str) -> bool:
@@ -274,11 +339,19 @@ def _hidden(relative: str) -> bool:
 
 
 def _read_file(
-    fs: fsspec.AbstractFileSystem, path: str, uri: str, columns: Sequence[str] | None
+    fs: fsspec.AbstractFileSystem,
+    path: str,
+    uri: str,
+    columns: Sequence[str] | None,
+    dictionary: Sequence[str] | None = None,
 ) -> pa.Table:
     try:
         with fs.open(path, "rb") as handle:
-            return pq.read_table(handle, columns=list(columns) if columns else None)
+            return pq.read_table(
+                handle,
+                columns=list(columns) if columns else None,
+                read_dictionary=list(dictionary) if dictionary else None,
+            )
     except (pa.ArrowInvalid, OSError) as exc:
         raise ContractError(
             path if path.startswith(uri) else uri,
