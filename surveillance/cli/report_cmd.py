@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
         user as its author.
         """
         from surveillance.evidence.review import write_review
-        from surveillance.evidence.store import review_cases
+        from surveillance.evidence.store import review_alert_dispositions, review_cases
 
         d1, d2 = parse_day(first), parse_day(last)
         settings = settings_module.resolve(lake=lake, db_url=db, config=config)
@@ -47,7 +47,17 @@ def register(app: typer.Typer) -> None:
             if user:
                 creator = sign_in(store, user).username
             cases = review_cases(store, entity, d1, d2)
-        result = write_review(settings, entity, d1, d2, out, cases=cases, creator=creator)
+            dispositions = review_alert_dispositions(store, entity, d1, d2)
+        result = write_review(
+            settings,
+            entity,
+            d1,
+            d2,
+            out,
+            cases=cases,
+            alert_dispositions=dispositions,
+            creator=creator,
+        )
         metrics = result.metrics
         breaches = sum(1 for o in metrics.obligations if o["met"] == "BREACHED")
         typer.echo(

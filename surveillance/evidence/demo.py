@@ -42,7 +42,11 @@ def _amm_entity(settings: Settings, day: dt.date) -> str | None:
 def demo_step(settings: Settings, day: dt.date) -> None:
     """Create a key pair, export and verify the top case's pack, write the review report."""
     from surveillance.cases import CaseFilter, CaseStore
-    from surveillance.evidence.store import export_case, review_cases
+    from surveillance.evidence.store import (
+        export_case,
+        review_alert_dispositions,
+        review_cases,
+    )
 
     root = _output_root(settings)
     key_dir = root / "keys"
@@ -79,6 +83,7 @@ def demo_step(settings: Settings, day: dt.date) -> None:
             print("  no affiliated market maker in the accounts reference data: no review report")
             return
         cases = review_cases(store, entity, day, day)
+        dispositions = review_alert_dispositions(store, entity, day, day)
     review = write_review(
         settings,
         entity,
@@ -86,6 +91,7 @@ def demo_step(settings: Settings, day: dt.date) -> None:
         day,
         root / "reports" / f"review-{entity}-{day}.html",
         cases=cases,
+        alert_dispositions=dispositions,
         creator=DEMO_REVIEWER,
     )
     breaches = sum(1 for o in review.metrics.obligations if o["met"] == "BREACHED")

@@ -686,6 +686,7 @@ def write_review(
     out: str | Path,
     *,
     cases: Sequence[Mapping[str, Any]] | None,
+    alert_dispositions: Sequence[Mapping[str, Any]] | None = None,
     creator: str = "",
     created_at: dt.datetime | None = None,
     config: Config | None = None,
@@ -694,6 +695,8 @@ def write_review(
 
     ``cases`` are the case store's cases of the entity in the period (plain records),
     or None when no case store is available (the report then says so).
+    ``alert_dispositions`` are the store's alerts of the period, each with
+    ``typology``, ``severity`` and its case's ``disposition`` (``OPEN`` while open).
 
     Raises
     ------
@@ -703,7 +706,15 @@ def write_review(
     cfg = config or load_config(settings.config_path)
     metrics = review_metrics(settings, entity_id, first, last, config=cfg)
     created = created_at or dt.datetime.now(dt.UTC)
-    html = render_review(settings.lake, metrics, cases, cfg, creator=creator, created_at=created)
+    html = render_review(
+        settings.lake,
+        metrics,
+        cases,
+        cfg,
+        creator=creator,
+        created_at=created,
+        alert_dispositions=alert_dispositions,
+    )
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
@@ -739,6 +750,7 @@ def render_review(
     *,
     creator: str,
     created_at: dt.datetime,
+    alert_dispositions: Sequence[Mapping[str, Any]] | None = None,
 ) -> str:
     """The review report's HTML."""
     evidence_cfg = cfg.section("evidence", EvidenceConfig)
@@ -875,6 +887,7 @@ def render_review(
             empty="No alerts on the entity in this period.",
         ),
         alert_chart=alert_chart,
+        alert_dispositions=_disposition_pivot(alert_dispositions),
         cases=case_view,
         case_tables={
             "dispositions": table_view(case_view["dispositions"], ("disposition", "cases"))
@@ -961,6 +974,29 @@ def _obligation_chart(obligations: Sequence[Mapping[str, Any]]) -> str:
                 charts.Line(f"{symbol} required %", noon, required, step=False, dashed=True)
             )
     return charts.time_chart(title, lines=lines, y_label="% of the day")
+
+
+def _disposition_pivot(records: Sequence[Mapping[str, Any]] | None) -> Any:
+    """Alerts by typology (rows) and their case's disposition (columns), or None."""
+    if records is None:
+        return None
+    counts: dict[str, dict[str, int]] = {}
+    dispositions: set[str] = set()
+    for record in records:
+        disposition = str(record.get("disposition") or OPEN)
+        dispositions.add(disposition)
+        row = counts.setdefault(str(record.get("typology")), {})
+        row[disposition] = row.get(disposition, 0) + 1
+    columns = sorted(dispositions, key=lambda d: (d != OPEN, d))
+    rows = [
+        {
+            "typology": t,
+            **{d: counts[t].get(d, 0) for d in columns},
+            "total": sum(counts[t].values()),
+        }
+        for t in sorted(counts)
+    ]
+    return table_view(rows, ("typology", *columns, "total"), empty="No alerts in the case store.")
 
 
 def _alerts_arrow(alerts: pd.DataFrame) -> pa.Table:

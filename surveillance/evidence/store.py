@@ -18,6 +18,7 @@ from typing import Any
 from surveillance.cases import CaseDetail, CaseFilter, CaseStore, PermissionDenied, UserView
 from surveillance.cases.auth import Permission, allowed
 from surveillance.config import Config, load_config
+from surveillance.days import day_range
 from surveillance.errors import InputError
 from surveillance.evidence.keys import load_private_key
 from surveillance.evidence.pack import CaseEvidence, PackResult, build_pack
@@ -175,3 +176,23 @@ def review_cases(
         row.pop("proposal", None)
         rows.append(row)
     return rows
+
+
+def review_alert_dispositions(
+    store: CaseStore, entity_id: str, first: dt.date, last: dt.date
+) -> list[dict[str, Any]]:
+    """The entity's alerts of the period with their case's disposition (``OPEN`` if open)."""
+    pairs = store.list_alerts(
+        CaseFilter(entity_id=entity_id, date_from=first, date_to=last),
+        days=day_range(first, last),
+    )
+    return [
+        {
+            "alert_id": alert.alert_id,
+            "typology": alert.typology,
+            "severity": alert.severity,
+            "disposition": case.disposition or "OPEN",
+            "case_id": case.id,
+        }
+        for alert, case in pairs
+    ]

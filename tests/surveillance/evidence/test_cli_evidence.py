@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import stat
 import zipfile
 from collections.abc import Callable
@@ -213,7 +214,10 @@ def test_report_review_writes_the_html_report(mmsurv: Run, world: Any, tmp_path:
     )
     assert result.exit_code == 0, result.stderr
     assert "1 case(s)" in result.stdout
-    assert "Independent review: GROUP" in out.read_text()
+    html = out.read_text()
+    assert "Independent review: GROUP" in html
+    assert "By typology and disposition of their case" in html
+    assert '<td>PT_OFF_MARKET_EXECUTION</td><td class="num">1</td>' in html
 
 
 def test_report_review_of_an_unknown_entity_is_bad_input(
@@ -273,3 +277,15 @@ def test_verify_without_a_trusted_key_warns_that_authorship_is_unproven(
     result = mmsurv("evidence", "verify", str(signed_pack[0]))
     assert result.exit_code == 0
     assert "pass --public-key" in result.stderr
+
+
+def test_the_review_counts_alerts_by_the_disposition_of_their_case(world: Any) -> None:
+    from surveillance.evidence.store import review_alert_dispositions
+
+    with CaseStore(world.settings.db_url) as store:
+        records = review_alert_dispositions(
+            store, "GROUP", dt.date(2026, 3, 2), dt.date(2026, 3, 2)
+        )
+    assert [(r["typology"], r["disposition"]) for r in records] == [
+        ("PT_OFF_MARKET_EXECUTION", "OPEN")
+    ]
