@@ -220,17 +220,17 @@ def content_plan(
     present = set(columns)
     types = reader_types(dataset)
     plan: list[Planned] = []
+    required = [spec.name for spec in dataset.columns() if spec.required]
+    plan.append(
+        Planned(
+            gxe.ExpectTableColumnsToMatchSet(column_set=required, exact_match=False),
+            "missing_column",
+            None,
+            f"the required columns are present: {', '.join(required)}",
+            row_level=False,
+        )
+    )
     for spec in dataset.columns():
-        if spec.required or spec.name in present:
-            plan.append(
-                Planned(
-                    gxe.ExpectColumnToExist(column=spec.name),
-                    rule_reason("missing_column", spec.name),
-                    spec.name,
-                    f"column {spec.name!r} is present",
-                    row_level=False,
-                )
-            )
         if spec.name in present:
             plan.append(
                 Planned(

@@ -6,8 +6,8 @@ import datetime as dt
 import shutil
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
@@ -26,11 +26,34 @@ if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
 
+@dataclass(frozen=True)
+class SmallDay:
+    """A simulated landing day on disk: its root and its trading day."""
+
+    root: Path
+    day: dt.date
+
+
+@pytest.fixture(scope="session")
+def small_day(tmp_path_factory: pytest.TempPathFactory) -> SmallDay:
+    """A small clean simulated venue day (two symbols, ~9,000 events), shared read-only.
+
+    Smaller than the suite-wide ``clean_day``: every ingest test copies and ingests it,
+    and at this size the gate's fixed cost, not the data, sets the test's time.
+    """
+    from surveillance.simulate import simulate_day
+
+    root = tmp_path_factory.mktemp("ingest-day") / "landing"
+    day = dt.date(2026, 3, 2)
+    simulate_day(root, day, symbols=2, events=8_000, seed=11, clean=True)
+    return SmallDay(root, day)
+
+
 @pytest.fixture
-def landing_copy(clean_day: Any, tmp_path: Path) -> Path:
-    """A private copy of the session's simulated landing root, free to corrupt."""
+def landing_copy(small_day: SmallDay, tmp_path: Path) -> Path:
+    """A private copy of the small simulated landing root, free to corrupt."""
     root = tmp_path / "landing"
-    shutil.copytree(clean_day.root, root)
+    shutil.copytree(small_day.root, root)
     return root
 
 

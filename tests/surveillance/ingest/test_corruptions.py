@@ -85,13 +85,13 @@ def test_bad_rows_are_quarantined_with_their_reason_and_kept_out_of_the_lake(
     corrupt: Callable[[Path, dt.date], corruptors.Corruption],
     dataset: str,
     reason: str,
-    clean_day: Any,
+    small_day: Any,
     landing_copy: Path,
     run_settings: Settings,
     lenient: Config,
     assert_curated_clean: Callable[[Lake, dt.date], None],
 ) -> None:
-    day = clean_day.day
+    day = small_day.day
     broken = corrupt(landing_copy, day)
     result = ingest_day(run_settings, day, config=lenient)
     lake = run_settings.lake
@@ -136,11 +136,11 @@ def test_a_broken_file_fails_the_day_naming_it_and_writes_nothing_curated(
     reason: str,
     column: str | None,
     words: str,
-    clean_day: Any,
+    small_day: Any,
     landing_copy: Path,
     run_settings: Settings,
 ) -> None:
-    day = clean_day.day
+    day = small_day.day
     broken = corrupt(landing_copy, day)
     with pytest.raises(ContractError, match=re.escape(words)) as caught:
         ingest_day(run_settings, day)
@@ -155,11 +155,11 @@ def test_a_broken_file_fails_the_day_naming_it_and_writes_nothing_curated(
 
 
 def test_an_extra_column_is_kept_in_the_curated_lake_and_not_fatal(
-    clean_day: Any, landing_copy: Path, run_settings: Settings
+    small_day: Any, landing_copy: Path, run_settings: Settings
 ) -> None:
-    corruptors.extra_column(landing_copy, clean_day.day)
-    result = ingest_day(run_settings, clean_day.day)
-    orders = curated(run_settings.lake, Orders.name, clean_day.day)
+    corruptors.extra_column(landing_copy, small_day.day)
+    result = ingest_day(run_settings, small_day.day)
+    orders = curated(run_settings.lake, Orders.name, small_day.day)
     assert result.quarantined_events == 0
     assert orders["venue_flag"].str.startswith("f").all()
     summary = json.loads(Path(result.report_uri, SUMMARY).read_text())
@@ -167,10 +167,10 @@ def test_an_extra_column_is_kept_in_the_curated_lake_and_not_fatal(
 
 
 def test_an_empty_day_fails_rather_than_passing_with_nothing_to_analyse(
-    clean_day: Any, landing_copy: Path, run_settings: Settings
+    small_day: Any, landing_copy: Path, run_settings: Settings
 ) -> None:
-    corruptors.empty_day(landing_copy, clean_day.day)
+    corruptors.empty_day(landing_copy, small_day.day)
     with pytest.raises(DataQualityError, match="empty_dataset") as caught:
-        ingest_day(run_settings, clean_day.day)
+        ingest_day(run_settings, small_day.day)
     assert caught.value.reason == "empty_dataset"
-    assert not storage.exists(run_settings.lake.curated(Orders.name, clean_day.day))
+    assert not storage.exists(run_settings.lake.curated(Orders.name, small_day.day))

@@ -31,21 +31,21 @@ def _files(root: Path) -> dict[str, bytes]:
 
 
 def test_a_day_without_its_marker_exits_3_and_writes_nothing(
-    mmsurv: Callable[..., Any], clean_day: Any, landing_copy: Path, tmp_path: Path
+    mmsurv: Callable[..., Any], small_day: Any, landing_copy: Path, tmp_path: Path
 ) -> None:
-    Path(storage.Landing(landing_copy).marker(clean_day.day)).unlink()
+    Path(storage.Landing(landing_copy).marker(small_day.day)).unlink()
     lake = tmp_path / "lake"
-    result = mmsurv("ingest", "--date", clean_day.day, "--landing", landing_copy, "--lake", lake)
+    result = mmsurv("ingest", "--date", small_day.day, "--landing", landing_copy, "--lake", lake)
     assert result.exit_code == 3
     assert "_SUCCESS" in result.stderr
     assert not lake.exists()
 
 
 def test_the_cli_prints_the_summary_and_the_report_path(
-    mmsurv: Callable[..., Any], clean_day: Any, landing_copy: Path, tmp_path: Path
+    mmsurv: Callable[..., Any], small_day: Any, landing_copy: Path, tmp_path: Path
 ) -> None:
     lake = tmp_path / "lake"
-    result = mmsurv("ingest", "--date", clean_day.day, "--landing", landing_copy, "--lake", lake)
+    result = mmsurv("ingest", "--date", small_day.day, "--landing", landing_copy, "--lake", lake)
     assert result.exit_code == 0, result.stderr
     assert "passed" in result.stdout
     report = result.stdout.split("report: ", 1)[1].strip()
@@ -54,49 +54,49 @@ def test_the_cli_prints_the_summary_and_the_report_path(
 
 
 def test_too_many_quarantined_events_fail_the_day_with_the_top_reasons(
-    mmsurv: Callable[..., Any], clean_day: Any, landing_copy: Path, tmp_path: Path
+    mmsurv: Callable[..., Any], small_day: Any, landing_copy: Path, tmp_path: Path
 ) -> None:
-    path = corruptors.files(landing_copy, Orders.name, clean_day.day)[0]
+    path = corruptors.files(landing_copy, Orders.name, small_day.day)[0]
     table = pq.read_table(path).to_pandas()
     news = table.index[table[Orders.event_type] == "NEW"][:120]
     table.loc[news, Orders.price] = -1.0
     corruptors._save(path, table, pq.read_schema(path))
     lake = tmp_path / "lake"
-    result = mmsurv("ingest", "--date", clean_day.day, "--landing", landing_copy, "--lake", lake)
+    result = mmsurv("ingest", "--date", small_day.day, "--landing", landing_copy, "--lake", lake)
     assert result.exit_code == 1
     assert "[quarantine_threshold]" in result.stderr
     assert "orders not_positive:price: 120 rows" in result.stderr
     assert "e.g. _file=" in result.stderr
     settings_lake = storage.Lake(lake)
-    assert not storage.exists(settings_lake.curated(Orders.name, clean_day.day))
-    summary = json.loads((Path(settings_lake.quality_report(clean_day.day)) / SUMMARY).read_text())
+    assert not storage.exists(settings_lake.curated(Orders.name, small_day.day))
+    summary = json.loads((Path(settings_lake.quality_report(small_day.day)) / SUMMARY).read_text())
     top = summary["top_reasons"][0]
     assert (summary["status"], top["reason"], top["rows"]) == ("failed", "not_positive:price", 120)
     assert top["examples"][0]["price"] == -1.0
-    html = (Path(settings_lake.quality_report(clean_day.day)) / HTML).read_text()
+    html = (Path(settings_lake.quality_report(small_day.day)) / HTML).read_text()
     assert "not_positive:price" in html
 
 
 def test_reingesting_a_day_gives_identical_bytes(
-    clean_day: Any, run_settings: Settings, tmp_path: Path
+    small_day: Any, run_settings: Settings, tmp_path: Path
 ) -> None:
-    ingest_day(run_settings, clean_day.day, ingested_at=AT)
+    ingest_day(run_settings, small_day.day, ingested_at=AT)
     first = _files(tmp_path / "lake")
-    ingest_day(run_settings, clean_day.day, ingested_at=AT)
+    ingest_day(run_settings, small_day.day, ingested_at=AT)
     assert _files(tmp_path / "lake") == first
     assert {Path(name).name for name in first} >= {HTML, SUMMARY, VALIDATION, LINEAGE}
 
 
 def test_a_failure_part_way_through_writing_keeps_the_previous_partitions(
-    clean_day: Any,
+    small_day: Any,
     landing_copy: Path,
     run_settings: Settings,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    ingest_day(run_settings, clean_day.day, ingested_at=AT)
+    ingest_day(run_settings, small_day.day, ingested_at=AT)
     before = _files(tmp_path / "lake" / "curated")
-    corruptors.extra_column(landing_copy, clean_day.day)
+    corruptors.extra_column(landing_copy, small_day.day)
     real = storage.write_table
     written: list[str] = []
 
@@ -109,17 +109,17 @@ def test_a_failure_part_way_through_writing_keeps_the_previous_partitions(
 
     monkeypatch.setattr(storage, "write_table", fail_on_second_symbol)
     with pytest.raises(OSError, match="disk full"):
-        ingest_day(run_settings, clean_day.day, ingested_at=AT)
+        ingest_day(run_settings, small_day.day, ingested_at=AT)
     assert _files(tmp_path / "lake" / "curated") == before
-    assert "venue_flag" not in curated(run_settings.lake, Orders.name, clean_day.day)
+    assert "venue_flag" not in curated(run_settings.lake, Orders.name, small_day.day)
 
 
 def test_the_lineage_names_every_source_file_with_its_hash(
-    clean_day: Any, landing_copy: Path, run_settings: Settings
+    small_day: Any, landing_copy: Path, run_settings: Settings
 ) -> None:
     import hashlib
 
-    result = ingest_day(run_settings, clean_day.day)
+    result = ingest_day(run_settings, small_day.day)
     manifest = json.loads(Path(result.report_uri, LINEAGE).read_text())
     landed = sorted(str(p) for p in landing_copy.rglob("*.parquet") if "labels" not in str(p))
     assert sorted(f["uri"] for f in manifest["files"]) == landed
