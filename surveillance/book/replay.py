@@ -15,10 +15,15 @@ Semantics (the contract's price-time priority; see ``docs/book.md``):
 
 - A LIMIT GTC or POST_ONLY order that does not cross the opposite best joins the
   back of its level at its NEW. A MARKET, IOC or FOK order, or a LIMIT order that
-  crosses, is *in flight*: it never rests while its own TAKER fills (and its
-  counterparties' MAKER fills) follow. The first later event that is not a FILL
-  settles it: a GTC/POST_ONLY remainder then joins the back of its level (time
-  priority from the NEW), anything else is dropped (MARKET/IOC/FOK never rest).
+  crosses, is *in flight*: it does not rest while the rest of its instruction (its
+  TAKER fills, the counterparties' MAKER fills, self-trade-prevention cancels)
+  follows. A GTC/POST_ONLY remainder joins the back of its level (time priority
+  from the NEW) as soon as it no longer crosses the opposite best, as an engine
+  rests it when matching stops. In any case the instruction ends at the first
+  later event that is not a FILL and has a different ``event_time`` (every row of
+  one instruction shares the engine's transaction time): the order then settles,
+  a GTC/POST_ONLY remainder rests (even if it still crosses: a finding), anything
+  else is dropped (MARKET/IOC/FOK never rest).
 - A REPLACE keeps the order's place only when the price is unchanged and the
   quantity does not increase; otherwise the order leaves its level and joins the
   back of the new one (or goes in flight when the new price crosses).
@@ -445,7 +450,7 @@ def replay(
         et = e_type[i]
         o = e_slot[i]
         pending = sc[SC_PENDING]
-        if pending >= 0 and et != EV_FILL:
+        if pending >= 0 and et != EV_FILL and e_time[i] != s[pending, S_JTIME]:
             own_end = o == pending and (et in (EV_CANCEL, EV_EXPIRE, EV_REJECT))
             if not own_end and not (o == pending and et == EV_NEW):
                 _settle(s, lv, sc, dep)
@@ -467,19 +472,21 @@ def replay(
             if state == DEAD:
                 nf = _finding(f_out, nf, i, F_NOT_IN_BOOK, e_tick[i], NA, e_leaves[i], NA)
             else:
-                # an in-flight order was settled above, so it is resting here
+                # resting, or in flight within its own instruction
                 side = s[o, S_SIDE]
                 new_leaves = e_leaves[i]
                 keep = e_tick[i] == s[o, S_TICK] and e_qty[i] <= s[o, S_QTY]
                 if new_leaves <= 0:
-                    _unlink(s, lv, sc, dep, o)
+                    _kill(s, lv, sc, dep, o)
                 elif keep:
                     delta = new_leaves - s[o, S_LEAVES]
                     s[o, S_LEAVES] = new_leaves
                     s[o, S_QTY] = e_qty[i]
-                    _level_qty_change(lv, sc, dep, side, s[o, S_LEVEL], delta, s[o, S_AMM])
+                    if state == RESTING:
+                        _level_qty_change(lv, sc, dep, side, s[o, S_LEVEL], delta, s[o, S_AMM])
                 else:
-                    _unlink(s, lv, sc, dep, o)
+                    _kill(s, lv, sc, dep, o)
+                    s[o, S_SIDE] = side
                     s[o, S_LEVEL] = e_level[i]
                     s[o, S_TICK] = e_tick[i]
                     s[o, S_LEAVES] = new_leaves
@@ -571,6 +578,16 @@ def replay(
                     _level_qty_change(lv, sc, dep, side, s[o, S_LEVEL], delta, s[o, S_AMM])
                 else:
                     s[o, S_LEAVES] = new_leaves
+
+        # a GTC/POST_ONLY order in flight rests as soon as it no longer crosses
+        p = sc[SC_PENDING]
+        if (
+            p >= 0
+            and (s[p, S_FLAGS] & FLAG_RESTS)
+            and s[p, S_LEAVES] > 0
+            and not _crosses(lv_ticks, sc, s[p, S_SIDE], s[p, S_FLAGS], s[p, S_TICK])
+        ):
+            _settle(s, lv, sc, dep)
 
         # the book after the event
         _move_boundaries(lv, sc, dep, lv_ticks, bps)

@@ -21,6 +21,7 @@ from surveillance.errors import SurveillanceError
 COMMAND_MODULES: tuple[str, ...] = (
     # one line per command module; keep sorted
     "surveillance.cli.audit_cmd",
+    "surveillance.cli.book_cmd",
     "surveillance.cli.cases_cmd",
     "surveillance.cli.detect_cmd",
     "surveillance.cli.evidence_cmd",

@@ -287,7 +287,11 @@ class ReferenceBook:
         if any(off):
             self.findings.append({"seq": seq, "kind": FindingKind.OFF_GRID.value})
 
-        if self.pending is not None and et != "FILL":
+        if (
+            self.pending is not None
+            and et != "FILL"
+            and time != self.orders[self.pending].joined_time
+        ):
             own = oid == self.pending and (et in _TERMINAL or et == "NEW")
             if not own:
                 self.settle()
@@ -383,6 +387,11 @@ class ReferenceBook:
                     self.remove(oid)
                 else:
                     order.leaves = leaves
+
+        if self.pending is not None:
+            order = self.orders[self.pending]
+            if order.rests and order.leaves > 0 and not self.crosses(order):
+                self.settle()
 
         bid, ask = self.best("BUY"), self.best("SELL")
         if bid is not None and ask is not None and bid >= ask:

@@ -1,0 +1,249 @@
+"""``build_book``: replay every symbol's curated journal of a day and write the book outputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow.compute as pc
+
+from surveillance import storage
+from surveillance.book.config import BookConfig
+from surveillance.book.engine import (
+    REPLAY_COLUMNS,
+    BookReplayer,
+    ReplayParams,
+    SymbolBook,
+    level_ticks,
+)
+from surveillance.book.schema import Findings, Queue, Top
+from surveillance.config import Config, load_config
+from surveillance.contract import Accounts, Instruments, Orders, Role
+from surveillance.days import parse_day
+from surveillance.errors import InputError
+from surveillance.settings import Settings
+from surveillance.storage import Lake
+
+
+@dataclass(frozen=True)
+class SymbolResult:
+    """What the replay of one symbol wrote."""
+
+    symbol: str
+    events: int
+    top_rows: int
+    queue_rows: int
+    findings: dict[str, int]
+    paths: dict[str, str]
+    seconds: float
+
+    @property
+    def findings_total(self) -> int:
+        return sum(self.findings.values())
+
+
+@dataclass(frozen=True)
+class BookResult:
+    """The book stage's outcome for one day: per-symbol counts and partitions written."""
+
+    day: dt.date
+    symbols: list[str]
+    per_symbol: dict[str, SymbolResult] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def events(self) -> int:
+        return sum(r.events for r in self.per_symbol.values())
+
+    def findings_by_kind(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for result in self.per_symbol.values():
+            for kind, n in result.findings.items():
+                out[kind] = out.get(kind, 0) + n
+        return dict(sorted(out.items()))
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per symbol, for printing."""
+        return [
+            {
+                "symbol": r.symbol,
+                "events": r.events,
+                "top_rows": r.top_rows,
+                "queue_rows": r.queue_rows,
+                "findings": r.findings_total,
+                "seconds": round(r.seconds, 3),
+            }
+            for r in self.per_symbol.values()
+        ]
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able fields for XCom, the run report and ``--format json``."""
+        return {
+            "day": self.day.isoformat(),
+            "symbols": list(self.symbols),
+            "events": self.events,
+            "top_rows": sum(r.top_rows for r in self.per_symbol.values()),
+            "queue_rows": sum(r.queue_rows for r in self.per_symbol.values()),
+            "findings": sum(r.findings_total for r in self.per_symbol.values()),
+            "findings_by_kind": self.findings_by_kind(),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def build_book(
+    settings: Settings,
+    day: dt.date | str,
+    symbols: list[str] | None = None,
+    *,
+    config: Config | None = None,
+) -> BookResult:
+    """Replay the curated order journal of ``day`` and write ``top``, ``queue`` and ``findings``.
+
+    Each symbol's partition of ``lake.curated("orders", day, symbol)`` is streamed in
+    chunks of ``[book] chunk_rows`` rows through the compiled replay; the outputs
+    replace ``lake.book(kind, day, symbol)`` for each kind. Reconciliation problems
+    in the journal become rows of ``findings``, never errors.
+
+    Parameters
+    ----------
+    settings
+        The lake root (and the configuration file, when ``config`` is None).
+    day
+        The trading day.
+    symbols
+        Only these symbols (the nightly DAG maps the stage over symbols); default:
+        every symbol with curated orders that day.
+    config
+        The configuration; default: loaded from ``settings.config_path``.
+
+    Returns
+    -------
+    BookResult
+
+    Raises
+    ------
+    InputError
+        If the day has no curated orders, a requested symbol has none, or the
+        curated ``instruments`` or ``accounts`` snapshot is missing or lacks the
+        symbol (run ``mmsurv ingest`` first); or if a journal is not sorted by seq.
+    """
+    started = time.perf_counter()
+    the_day = parse_day(day)
+    cfg = config or load_config(settings.config_path)
+    section = cfg.section("book", BookConfig)
+    lake = settings.lake
+    chosen = _symbols(lake, the_day, symbols)
+    grids = _instruments(lake, the_day)
+    amm = _amm_accounts(lake, the_day)
+    per_symbol: dict[str, SymbolResult] = {}
+    for symbol in chosen:
+        if symbol not in grids:
+            raise InputError(
+                f"lake {lake.root}: the instruments snapshot of {the_day.isoformat()} has no row "
+                f"for symbol {symbol} (expected its tick_size and lot_size); "
+                f"re-run `mmsurv ingest --date {the_day.isoformat()}`"
+            )
+        tick, lot = grids[symbol]
+        params = ReplayParams(
+            symbol=symbol,
+            tick_size=tick,
+            lot_size=lot,
+            amm_accounts=amm,
+            depth_bps=section.depth_bps,
+            max_ahead=section.queue_max_ahead,
+        )
+        per_symbol[symbol] = build_symbol(lake, the_day, params, chunk_rows=section.chunk_rows)
+    return BookResult(
+        day=the_day,
+        symbols=chosen,
+        per_symbol=per_symbol,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def replay_partition(uri: str, params: ReplayParams, *, chunk_rows: int) -> SymbolBook:
+    """Stream one curated orders partition through the replay and return its outputs."""
+    prices = (
+        batch.column(0)
+        for batch in storage.iter_batches(uri, [Orders.price], batch_rows=chunk_rows)
+    )
+    replayer = BookReplayer(params, level_ticks(prices, params.tick_size))
+    for batch in storage.iter_batches(uri, REPLAY_COLUMNS, batch_rows=chunk_rows):
+        replayer.feed(batch, source=uri)
+    return replayer.finish()
+
+
+def build_symbol(
+    lake: Lake, day: dt.date, params: ReplayParams, *, chunk_rows: int
+) -> SymbolResult:
+    """Replay one symbol's day and replace its three book partitions."""
+    started = time.perf_counter()
+    book = replay_partition(
+        lake.curated(Orders.name, day, params.symbol), params, chunk_rows=chunk_rows
+    )
+    paths = {}
+    for kind, table in (
+        (Top.name, book.top),
+        (Queue.name, book.queue),
+        (Findings.name, book.findings),
+    ):
+        paths[kind] = storage.write_partition(table, lake.book(kind, day, params.symbol))
+    return SymbolResult(
+        symbol=params.symbol,
+        events=book.events,
+        top_rows=book.top.num_rows,
+        queue_rows=book.queue.num_rows,
+        findings=book.finding_counts(),
+        paths=paths,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _symbols(lake: Lake, day: dt.date, symbols: list[str] | None) -> list[str]:
+    available = lake.curated_symbols(Orders.name, day)
+    if symbols is not None:
+        unknown = sorted(set(symbols) - set(available))
+        if unknown:
+            raise InputError(
+                f"lake {lake.root}: no curated orders for {day.isoformat()} symbol {unknown[0]}; "
+                f"symbols with data: {', '.join(available) or 'none'}"
+            )
+        return sorted(set(symbols))
+    if not available:
+        raise InputError(
+            f"lake {lake.root}: no curated orders for {day.isoformat()}; "
+            f"run `mmsurv ingest --date {day.isoformat()}` first"
+        )
+    return available
+
+
+def _read_reference(lake: Lake, dataset: str, day: dt.date, columns: list[str]) -> Any:
+    uri = lake.curated(dataset, day)
+    try:
+        return storage.read_table(uri, columns=columns)
+    except FileNotFoundError as exc:
+        raise InputError(
+            f"lake {lake.root}: no curated {dataset} snapshot for {day.isoformat()} "
+            f"(expected {uri}); run `mmsurv ingest --date {day.isoformat()}` first"
+        ) from exc
+
+
+def _instruments(lake: Lake, day: dt.date) -> dict[str, tuple[float, float]]:
+    table = _read_reference(
+        lake,
+        Instruments.name,
+        day,
+        [Instruments.symbol, Instruments.tick_size, Instruments.lot_size],
+    )
+    return {
+        row[Instruments.symbol]: (row[Instruments.tick_size], row[Instruments.lot_size])
+        for row in table.to_pylist()
+    }
+
+
+def _amm_accounts(lake: Lake, day: dt.date) -> frozenset[str]:
+    table = _read_reference(lake, Accounts.name, day, [Accounts.account_id, Accounts.role])
+    amm = table.filter(pc.equal(table.column(Accounts.role), Role.AFFILIATED_MM.value))
+    return frozenset(amm.column(Accounts.account_id).to_pylist())
