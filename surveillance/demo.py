@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from surveillance import settings as settings_module
+from surveillance.book.demo import demo_step as book_step
 from surveillance.cases.demo import demo_step as cases_step
 from surveillance.detect import demo_step as detect_step
 from surveillance.evidence.demo import demo_step as evidence_step
@@ -27,6 +28,7 @@ Step = Callable[[Settings, dt.date], None]
 STEPS: list[tuple[str, Step]] = [
     ("simulate: a venue day with injected misconduct, and its labels", simulate_step),
     ("ingest: the data-quality gate, quarantine and curated lake", ingest_step),
+    ("book: the order book replayed; spread, AMM presence, reconciliation", book_step),
     ("detect: features and rule detectors; alerts by typology and evaluation", detect_step),
     ("cases: the day's alerts become cases", cases_step),
     ("evidence: a signed pack of one case, verified; the review report", evidence_step),
