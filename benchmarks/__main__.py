@@ -10,7 +10,7 @@ import importlib
 import sys
 
 #: Benchmark modules under ``benchmarks``, in pipeline order.
-BENCHMARKS: tuple[str, ...] = ("ingest", "evidence")
+BENCHMARKS: tuple[str, ...] = ("ingest", "evidence", "web")
 
 
 def main(argv: list[str]) -> None:

@@ -98,9 +98,10 @@ class ReplayData(BaseModel):
 
 @dataclass
 class Replay:
-    """A case window's market data, ready for the page and the chart."""
+    """A case window's market data, ready for the page and the chart (``data`` is None
+    when only the tables were asked for)."""
 
-    data: ReplayData
+    data: ReplayData | None
     orders: list[dict[str, Any]] = field(default_factory=list)
     trades: list[dict[str, Any]] = field(default_factory=list)
     orders_total: int = 0
@@ -153,10 +154,8 @@ def epoch_ns(values: pd.Series) -> np.ndarray:
     return np.asarray(stamps.array.asi8, dtype=np.int64)  # type: ignore[attr-defined]
 
 
-def _fmt(value: Any) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "-"
-    return f"{value:g}" if isinstance(value, float) else str(value)
+def _fmt(value: float) -> str:
+    return "-" if value != value else f"{value:g}"  # NaN is the only value unequal to itself
 
 
 def build_replay(
@@ -170,6 +169,7 @@ def build_replay(
     margin_s: float = 60.0,
     max_points: int = 20_000,
     max_table_rows: int = 500,
+    chart: bool = True,
 ) -> Replay:
     """The market around ``[window_start, window_end]`` for ``symbol``, with a margin.
 
@@ -189,6 +189,8 @@ def build_replay(
         evenly and ``message`` says so.
     max_table_rows
         Most rows of each table.
+    chart
+        Build the chart's series; ``False`` when only the tables are needed.
     """
     start = pd.Timestamp(window_start).tz_convert("UTC")
     end = pd.Timestamp(window_end).tz_convert("UTC")
@@ -251,7 +253,8 @@ def build_replay(
         ].copy()
         window["kind"] = window[Orders.event_type].map(_KIND)
         window = window[window["kind"].notna()]
-        window["party"] = [_party(roles.get(a)) for a in window[Orders.account_id]]
+        parties = {account: _party(role) for account, role in roles.items()}
+        window["party"] = window[Orders.account_id].map(parties).fillna("other").astype(object)
         window["plot_price"] = window[Orders.fill_price].where(
             window["kind"] == "fill", window[Orders.price]
         )
@@ -275,10 +278,12 @@ def build_replay(
             rest = pd.concat([keep_p, keep_o])
         events = pd.concat([mine, rest]).sort_values(Orders.seq, kind="stable")
 
-    data = _rows(symbol, lo, hi, start, end, top_frame, events, roles)
-    if not data.t:
-        notes.append(f"No book states or order events for {symbol} in this window.")
-    data.message = " ".join(notes) or None
+    data = None
+    if chart:
+        data = _rows(symbol, lo, hi, start, end, top_frame, events, roles)
+        if not data.t:
+            notes.append(f"No book states or order events for {symbol} in this window.")
+        data.message = " ".join(notes) or None
 
     order_rows, orders_total = _order_table(order_frame, case_orders, roles, max_table_rows)
     trade_rows, trades_total = _trade_table(trade_frame, roles, max_table_rows)
@@ -312,38 +317,63 @@ def _rows(
     if n_ev:
         t[n_top:] = _seconds(events[Orders.event_time])
         prices = events["plot_price"].to_numpy(dtype=float)
-        row: Any
-        for offset, row in enumerate(events.itertuples(index=False)):
-            i = n_top + offset
-            party, kind = row.party, row.kind
-            key = next(k for k, p, e in EVENT_SERIES if p == party and e in (kind, "*"))
-            series[key][i] = prices[offset]
-            in_case[i] = int(row.in_case)
-            qty = row.fill_quantity if kind == "fill" else row.quantity
-            who = {"amm": "AMM", "client": "client", "other": roles.get(row.account_id, "?")}
-            info[i] = (
-                f"{who[party]} {row.account_id} {row.event_type} {row.side} {_fmt(qty)} "
-                f"@ {_fmt(prices[offset])} (order {row.order_id}"
-                + (f", trade {row.trade_id}" if kind == "fill" and row.trade_id else "")
-                + (")  named by the case" if row.in_case else ")")
+        flags = events["in_case"].to_numpy(dtype=bool)
+        in_case[n_top:] = flags
+        columns = {
+            name: events[name].to_numpy(dtype=object)
+            for name in (
+                "party",
+                "kind",
+                Orders.account_id,
+                Orders.event_type,
+                Orders.side,
+                Orders.order_id,
+                Orders.trade_id,
+            )
+        }
+        quantity = np.where(
+            events["kind"].to_numpy(dtype=object) == "fill",
+            events[Orders.fill_quantity].to_numpy(dtype=float, na_value=np.nan),
+            events[Orders.quantity].to_numpy(dtype=float, na_value=np.nan),
+        )
+        parties = columns["party"]
+        kinds = columns["kind"]
+        for key, party, kind in EVENT_SERIES:
+            mask = parties == party
+            if kind != "*":
+                mask &= kinds == kind
+            series[key][n_top:][mask] = prices[mask]
+        names = {"amm": "AMM", "client": "client"}
+        for offset, (party, kind, account, event, side, oid, tid) in enumerate(
+            zip(*columns.values(), strict=True)
+        ):
+            who = names.get(party) or roles.get(account, "?")
+            fill = f", trade {tid}" if kind == "fill" and isinstance(tid, str) else ""
+            named = "  named by the case" if flags[offset] else ""
+            info[n_top + offset] = (
+                f"{who} {account} {event} {side} {_fmt(quantity[offset])} "
+                f"@ {_fmt(prices[offset])} (order {oid}{fill}){named}"
             )
     order = np.argsort(t, kind="stable")
 
     def listed(values: np.ndarray) -> list[float | None]:
         picked = values[order]
-        return [None if np.isnan(v) else float(v) for v in picked]
+        out: list[float | None] = picked.tolist()
+        for i in np.flatnonzero(np.isnan(picked)).tolist():
+            out[i] = None
+        return out
 
     return ReplayData(
         symbol=symbol,
         range=(lo.value / 1e9, hi.value / 1e9),
         flag=(start.value / 1e9, end.value / 1e9),
-        t=[float(v) for v in t[order]],
+        t=t[order].tolist(),
         bid=listed(bid),
         ask=listed(ask),
         mid=listed(mid),
         events={key: listed(values) for key, values in series.items()},
         info=[info[i] for i in order],
-        in_case=[int(v) for v in in_case[order]],
+        in_case=in_case[order].tolist(),
     )
 
 

@@ -152,6 +152,7 @@ def _case_context(
         margin_s=web.replay_margin_seconds,
         max_points=web.replay_max_points,
         max_table_rows=web.replay_max_table_rows,
+        chart=False,
     )
     return {
         "nav": "queue",
@@ -188,7 +189,7 @@ def case_replay(
     web = request.app.state.web
     order_ids = {o for a in detail.alerts for o in a.order_ids}
     trade_ids = {t for a in detail.alerts for t in a.trade_ids}
-    return build_replay(
+    data = build_replay(
         request.app.state.settings.lake,
         detail.case.symbol,
         pd.Timestamp(detail.case.window_start),
@@ -199,6 +200,8 @@ def case_replay(
         max_points=web.replay_max_points,
         max_table_rows=1,
     ).data
+    assert data is not None  # chart=True always builds the series
+    return data
 
 
 _DONE = {
