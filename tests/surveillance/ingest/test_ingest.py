@@ -138,3 +138,27 @@ def test_every_validator_rule_the_native_suites_replace_exists() -> None:
     from surveillance.validate import RULES_BY_CODE
 
     assert native_equivalents() <= set(RULES_BY_CODE)
+
+
+def test_every_reason_code_the_gate_can_give_is_documented() -> None:
+    from surveillance.contract import LANDING_DATASETS
+    from surveillance.ingest import gate, pipeline, quarantine
+
+    docs = (Path(__file__).parents[3] / "docs" / "ingest.md").read_text()
+    codes = {
+        item.reason.split(":", 1)[0]
+        for dataset in LANDING_DATASETS
+        for item in gate.content_plan(dataset, dataset.names(), [], min_rows=1)
+    }
+    codes |= {quarantine.ORDER_QUARANTINED, quarantine.TRADE_QUARANTINED}
+    codes |= {pipeline.REFERENCE_REASON, pipeline.THRESHOLD_REASON}
+    assert {c for c in codes if f"`{c}" not in docs} == set()
+
+
+def test_the_html_report_is_self_contained(small_day: Any, run_settings: Settings) -> None:
+    result = ingest_day(run_settings, small_day.day)
+    html = Path(result.report_html).read_text()
+    assert "<script" not in html
+    assert "src=" not in html
+    assert 'href="http' not in html
+    assert "Data-quality report, trading day 2026-03-02" in html
