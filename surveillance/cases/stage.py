@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from surveillance import storage
 from surveillance.cases.store import CaseStore, IngestSummary
@@ -24,11 +25,28 @@ class CaseResult:
     day: dt.date
     source: str
     db_url: str
-    summary: IngestSummary
+    ingest: IngestSummary
     open_cases: int
 
+    def summary(self) -> dict[str, Any]:
+        """JSON-able figures (for Airflow's XCom, logs and reports)."""
+        s = self.ingest
+        return {
+            "day": self.day.isoformat(),
+            "source": self.source,
+            "alerts_read": s.alerts_read,
+            "alerts_new": s.alerts_new,
+            "alerts_updated": s.alerts_updated,
+            "alerts_unchanged": s.alerts_unchanged,
+            "cases_created": s.cases_created,
+            "cases_updated": s.cases_updated,
+            "cases_linked": s.cases_linked,
+            "case_ids": list(s.case_ids),
+            "open_cases": self.open_cases,
+        }
+
     def describe(self) -> str:
-        s = self.summary
+        s = self.ingest
         return (
             f"{s.alerts_read} alerts for {self.day}: {s.alerts_new} new, {s.alerts_updated} "
             f"updated, {s.alerts_unchanged} unchanged; {s.cases_created} cases opened "

@@ -639,39 +639,13 @@ class CaseStore:
                 )
                 updated += 1
                 touched.add(case.id)
-            for key in sorted(fresh):
-                group = sorted(fresh[key], key=lambda r: (r["window_start"], r["alert_id"]))
-                lo = min(r["window_start"] for r in group) - gap
-                hi = max(r["window_end"] for r in group) + gap
-                candidates = list(
-                    session.execute(
-                        select(m.Case).where(
-                            m.Case.entity_id == key[0],
-                            m.Case.symbol == key[1],
-                            m.Case.family == key[2],
-                            m.Case.window_end >= lo,
-                            m.Case.window_start <= hi,
-                        )
-                    ).scalars()
+            if fresh:
+                created, attached, linked = self._group_new_alerts(
+                    session, head, fresh, gap, actor, source, now
                 )
-                for rec in group:
-                    near = [c for c in candidates if _near(c, rec, gap)]
-                    open_near = [c for c in near if c.status != CaseStatus.CLOSED]
-                    if open_near:
-                        case = min(open_near, key=lambda c: (c.window_start, c.id))
-                        self._attach(session, head, case, rec, actor, source, now)
-                        touched.add(case.id)
-                    else:
-                        closed = [c for c in near if c.status == CaseStatus.CLOSED]
-                        follows = max(
-                            closed, key=lambda c: (c.closed_at or now, c.id), default=None
-                        )
-                        case = self._open_case(session, head, rec, follows, actor, source, now)
-                        candidates.append(case)
-                        touched.add(case.id)
-                        created_ids.add(case.id)
-                        linked += follows is not None
-                    new_count += 1
+                new_count = sum(len(v) for v in fresh.values())
+                created_ids.update(created)
+                touched.update(created, attached)
         return IngestSummary(
             alerts_read=len(records),
             alerts_new=new_count,
@@ -683,121 +657,140 @@ class CaseStore:
             case_ids=tuple(sorted(touched)),
         )
 
-    def _open_case(
+    def _group_new_alerts(
         self,
         session: Session,
         head: m.AuditHead,
-        rec: dict[str, Any],
-        follows: m.Case | None,
+        fresh: Mapping[tuple[str, str, str], list[dict[str, Any]]],
+        gap: dt.timedelta,
         actor: str,
         source: str,
         now: dt.datetime,
-    ) -> m.Case:
-        case = m.Case(
-            status=CaseStatus.NEW.value,
-            family=rec["family"],
-            typology=rec["typology"],
-            typologies=[rec["typology"]],
-            entity_id=rec["entity_id"],
-            symbol=rec["symbol"],
-            account_ids=[rec["account_id"]] if rec["account_id"] else [],
-            severity=rec["severity"],
-            severity_rank=SEVERITY_RANK[rec["severity"]],
-            score=rec["score"],
-            explanation=rec["explanation"],
-            window_start=rec["window_start"],
-            window_end=rec["window_end"],
-            alert_count=1,
-            follows_case_id=follows.id if follows else None,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(case)
-        session.flush()
-        session.add(m.Alert(case_id=case.id, first_seen_at=now, updated_at=now, **rec))
-        session.flush()
-        after = _snapshot(
-            case, ["entity_id", "symbol", "family", "status", *_AGGREGATE_FIELDS, "version"]
-        )
-        after["follows_case_id"] = case.follows_case_id
-        details: dict[str, Any] = {"alert_id": rec["alert_id"], "source": source}
-        if follows is not None:
-            details["reason"] = (
-                f"the alert would join case {follows.id}, which is CLOSED "
-                f"({follows.disposition}); a closed case is never reopened by new alerts"
-            )
-        audit.append(
-            session,
-            head,
-            actor=actor,
-            action="case.created",
-            case_id=case.id,
-            after=after,
-            details=details,
-        )
-        return case
+    ) -> tuple[list[int], list[int], int]:
+        """Group new alerts into cases in three batched steps (plan, write, audit).
 
-    def _attach(
-        self,
-        session: Session,
-        head: m.AuditHead,
-        case: m.Case,
-        rec: dict[str, Any],
-        actor: str,
-        source: str,
-        now: dt.datetime,
-    ) -> None:
-        before = _snapshot(case, [*_AGGREGATE_FIELDS, *_WORKFLOW_FIELDS, "version"])
-        session.add(m.Alert(case_id=case.id, first_seen_at=now, updated_at=now, **rec))
-        details: dict[str, Any] = {"alert_id": rec["alert_id"], "source": source}
-        if case.proposed_disposition is not None:
-            # New evidence arrived after the closure was proposed: the approver must
-            # not approve a proposal made without it.
-            details["proposal_withdrawn"] = (
-                "a new alert joined the case after its closure was proposed; "
-                "the proposal must be made again with the new evidence"
+        Returns the ids of the cases created and of the existing cases that got
+        alerts, and how many new cases follow a closed one.
+        """
+        new_cases: list[_NewCase] = []
+        attached: dict[int, _Attached] = {}
+        for key in sorted(fresh):
+            group = sorted(fresh[key], key=lambda r: (r["window_start"], r["alert_id"]))
+            lo = min(r["window_start"] for r in group) - gap
+            hi = max(r["window_end"] for r in group) + gap
+            stored = list(
+                session.execute(
+                    select(m.Case).where(
+                        m.Case.entity_id == key[0],
+                        m.Case.symbol == key[1],
+                        m.Case.family == key[2],
+                        m.Case.window_end >= lo,
+                        m.Case.window_start <= hi,
+                    )
+                ).scalars()
             )
-            _clear_proposal(case)
-        session.flush()
-        self._refresh_aggregates(session, case, now)
-        session.flush()
-        after = _snapshot(case, [*_AGGREGATE_FIELDS, *_WORKFLOW_FIELDS, "version"])
-        b, a = _diff(before, after)
-        audit.append(
-            session,
-            head,
-            actor=actor,
-            action="case.alert_added",
-            case_id=case.id,
-            before=b,
-            after=a,
-            details=details,
-        )
+            planned: list[_NewCase] = []
+            for rec in group:
+                open_near: list[tuple[tuple, m.Case | _NewCase]] = [
+                    ((c.window_start, 0, c.id), c)
+                    for c in stored
+                    if c.status != CaseStatus.CLOSED and _near(c, rec, gap)
+                ]
+                open_near += [
+                    ((p.window_start, 1, n), p) for n, p in enumerate(planned) if _near(p, rec, gap)
+                ]
+                if open_near:
+                    target = min(open_near, key=lambda pair: pair[0])[1]
+                    if isinstance(target, _NewCase):
+                        target.add(rec)
+                        continue
+                    entry = attached.get(target.id)
+                    if entry is None:
+                        before = _snapshot(
+                            target, [*_AGGREGATE_FIELDS, *_WORKFLOW_FIELDS, "version"]
+                        )
+                        entry = attached[target.id] = _Attached(target, before, [])
+                    entry.recs.append(rec)
+                    # widen the window now so later alerts of the run can chain on
+                    target.window_start = min(target.window_start, rec["window_start"])
+                    target.window_end = max(target.window_end, rec["window_end"])
+                    continue
+                closed = [c for c in stored if c.status == CaseStatus.CLOSED and _near(c, rec, gap)]
+                follows = max(closed, key=lambda c: (c.closed_at or now, c.id), default=None)
+                planned.append(_NewCase(rec, follows))
+            new_cases.extend(planned)
+
+        rows = [plan.row(now) for plan in new_cases]
+        session.add_all(rows)
+        session.flush()  # one batched INSERT gives every new case its id
+        for plan, row in zip(new_cases, rows, strict=True):
+            session.add_all(
+                m.Alert(case_id=row.id, first_seen_at=now, updated_at=now, **rec)
+                for rec in plan.recs
+            )
+        earlier: dict[int, list[m.Alert]] = defaultdict(list)
+        ids = sorted(attached)
+        for start in range(0, len(ids), _CHUNK):
+            for alert in session.execute(
+                select(m.Alert).where(m.Alert.case_id.in_(ids[start : start + _CHUNK]))
+            ).scalars():
+                earlier[alert.case_id].append(alert)
+        withdrawn: set[int] = set()
+        for case_id in ids:
+            entry = attached[case_id]
+            case = entry.case
+            session.add_all(
+                m.Alert(case_id=case_id, first_seen_at=now, updated_at=now, **rec)
+                for rec in entry.recs
+            )
+            if case.proposed_disposition is not None:
+                # New evidence arrived after the closure was proposed: nobody may
+                # approve a proposal made without it.
+                _clear_proposal(case)
+                withdrawn.add(case_id)
+            _set_aggregates(case, [*map(_alert_fields, earlier[case_id]), *entry.recs], now)
+        session.flush()  # alerts inserted, attached cases updated (versions bumped)
+
+        for plan, row in zip(new_cases, rows, strict=True):
+            after = _snapshot(
+                row, ["entity_id", "symbol", "family", "status", *_AGGREGATE_FIELDS, "version"]
+            )
+            after["follows_case_id"] = row.follows_case_id
+            details: dict[str, Any] = {
+                "alert_ids": [r["alert_id"] for r in plan.recs],
+                "source": source,
+            }
+            if plan.follows is not None:
+                details["reason"] = (
+                    f"the alerts would join case {plan.follows.id}, which is CLOSED "
+                    f"({plan.follows.disposition}); a closed case is never reopened by new "
+                    "alerts"
+                )
+            audit.append(
+                session, head, actor=actor, action="case.created", case_id=row.id,
+                after=after, details=details,
+            )  # fmt: skip
+        for case_id in ids:
+            entry = attached[case_id]
+            after = _snapshot(entry.case, [*_AGGREGATE_FIELDS, *_WORKFLOW_FIELDS, "version"])
+            b, a = _diff(entry.before, after)
+            details = {"alert_ids": [r["alert_id"] for r in entry.recs], "source": source}
+            if case_id in withdrawn:
+                details["proposal_withdrawn"] = (
+                    "new alerts joined the case after its closure was proposed; the proposal "
+                    "must be made again with the new evidence"
+                )
+            audit.append(
+                session, head, actor=actor, action="case.alert_added", case_id=case_id,
+                before=b, after=a, details=details,
+            )  # fmt: skip
+        linked = sum(plan.follows is not None for plan in new_cases)
+        return [row.id for row in rows], ids, linked
 
     @staticmethod
     def _refresh_aggregates(session: Session, case: m.Case, now: dt.datetime) -> None:
-        rows = list(session.execute(select(m.Alert).where(m.Alert.case_id == case.id)).scalars())
-        top = max(rows, key=lambda a: (a.score, SEVERITY_RANK[a.severity], _neg(a)))
-        worst = max(rows, key=lambda a: SEVERITY_RANK[a.severity])
-        values = {
-            "severity": worst.severity,
-            "severity_rank": SEVERITY_RANK[worst.severity],
-            "score": top.score,
-            "typology": top.typology,
-            "typologies": sorted({a.typology for a in rows}),
-            "account_ids": sorted({a.account_id for a in rows if a.account_id}),
-            "explanation": top.explanation,
-            "window_start": min(a.window_start for a in rows),
-            "window_end": max(a.window_end for a in rows),
-            "alert_count": len(rows),
-        }
-        changed = False
-        for key, value in values.items():
-            if getattr(case, key) != value:
-                setattr(case, key, value)
-                changed = True
-        if changed:
-            case.updated_at = now
+        rows = session.execute(select(m.Alert).where(m.Alert.case_id == case.id)).scalars()
+        _set_aggregates(case, [_alert_fields(a) for a in rows], now)
 
     # ------------------------------------------------------------------ reading
 
@@ -1331,16 +1324,87 @@ class CaseStore:
             return AuditEntryView.of(row)
 
 
+_AGGREGATE_INPUTS = ("score", "severity", "typology", "account_id", "explanation",
+                     "window_start", "window_end")  # fmt: skip
+
+
+def _alert_fields(alert: m.Alert) -> dict[str, Any]:
+    return {k: getattr(alert, k) for k in _AGGREGATE_INPUTS}
+
+
+def _aggregate(alerts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A case's fields derived from its alerts: the worst severity, the top score and
+    its typology and explanation (earliest alert on ties), the span of the windows."""
+    top = max(alerts, key=lambda a: (a["score"], SEVERITY_RANK[a["severity"]],
+                                     -a["window_start"].timestamp()))  # fmt: skip
+    worst = max(alerts, key=lambda a: SEVERITY_RANK[a["severity"]])
+    return {
+        "severity": worst["severity"],
+        "severity_rank": SEVERITY_RANK[worst["severity"]],
+        "score": top["score"],
+        "typology": top["typology"],
+        "typologies": sorted({a["typology"] for a in alerts}),
+        "account_ids": sorted({a["account_id"] for a in alerts if a["account_id"]}),
+        "explanation": top["explanation"],
+        "window_start": min(a["window_start"] for a in alerts),
+        "window_end": max(a["window_end"] for a in alerts),
+        "alert_count": len(alerts),
+    }
+
+
+def _set_aggregates(case: m.Case, alerts: Sequence[Mapping[str, Any]], now: dt.datetime) -> None:
+    changed = False
+    for key, value in _aggregate(alerts).items():
+        if getattr(case, key) != value:
+            setattr(case, key, value)
+            changed = True
+    if changed:
+        case.updated_at = now
+
+
+class _NewCase:
+    """A case the current ingest will create, with the alerts it gathers."""
+
+    def __init__(self, rec: dict[str, Any], follows: m.Case | None) -> None:
+        self.recs = [rec]
+        self.follows = follows
+        self.status = CaseStatus.NEW.value
+        self.window_start: dt.datetime = rec["window_start"]
+        self.window_end: dt.datetime = rec["window_end"]
+
+    def add(self, rec: dict[str, Any]) -> None:
+        self.recs.append(rec)
+        self.window_start = min(self.window_start, rec["window_start"])
+        self.window_end = max(self.window_end, rec["window_end"])
+
+    def row(self, now: dt.datetime) -> m.Case:
+        first = self.recs[0]
+        return m.Case(
+            status=self.status,
+            family=first["family"],
+            entity_id=first["entity_id"],
+            symbol=first["symbol"],
+            follows_case_id=self.follows.id if self.follows else None,
+            created_at=now,
+            updated_at=now,
+            **_aggregate(self.recs),
+        )
+
+
+@dataclass
+class _Attached:
+    """An existing case the current ingest adds alerts to."""
+
+    case: m.Case
+    before: dict[str, Any]
+    recs: list[dict[str, Any]]
+
+
 def _article(word: str) -> str:
     return "an" if word[:1] in "aeiou" else "a"
 
 
-def _neg(alert: m.Alert) -> float:
-    # Earlier alerts win ties so the headline is stable as alerts arrive.
-    return -alert.window_start.timestamp()
-
-
-def _near(case: m.Case, rec: Mapping[str, Any], gap: dt.timedelta) -> bool:
+def _near(case: m.Case | _NewCase, rec: Mapping[str, Any], gap: dt.timedelta) -> bool:
     return bool(
         rec["window_start"] <= case.window_end + gap
         and rec["window_end"] >= case.window_start - gap

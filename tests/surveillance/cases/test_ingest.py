@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -204,14 +205,21 @@ def test_create_cases_reads_the_days_alerts(tmp_path: Path, db_url: str, alerts:
         alerts.table([alerts.row(0), alerts.row(60)]), settings.lake.alerts(DAY)
     )
     result = create_cases(settings, DAY)
-    assert (result.summary.cases_created, result.open_cases) == (2, 2)
+    assert (result.ingest.cases_created, result.open_cases) == (2, 2)
 
 
 def test_create_cases_twice_is_idempotent(tmp_path: Path, db_url: str, alerts: Any) -> None:
     settings = _settings(tmp_path, db_url)
     storage.write_partition(alerts.table([alerts.row(0)]), settings.lake.alerts(DAY))
     create_cases(settings, DAY)
-    assert create_cases(settings, DAY).summary.alerts_unchanged == 1
+    assert create_cases(settings, DAY).ingest.alerts_unchanged == 1
+
+
+def test_the_result_summary_is_json_ready(tmp_path: Path, db_url: str, alerts: Any) -> None:
+    settings = _settings(tmp_path, db_url)
+    storage.write_partition(alerts.table([alerts.row(0)]), settings.lake.alerts(DAY))
+    summary = create_cases(settings, DAY).summary()
+    assert json.loads(json.dumps(summary))["cases_created"] == 1
 
 
 def test_create_cases_without_alerts_is_not_ready(tmp_path: Path, db_url: str) -> None:
