@@ -384,6 +384,7 @@ class SymbolSim:
                 continue
             self.now = t
             fn(arg)
+        self.journal.flush()
         if self.progress is not None:
             self.progress(len(self.journal) - self._reported)
 
@@ -454,8 +455,14 @@ class SymbolSim:
             self.at(t + int(self.rng.uniform(2e6, 40e6)), self._agent_amm, True)
 
     # ------------------------------------------------------------ the AMM
-    def amm_desired(self, side: int, level: int) -> tuple[int, int]:
-        """The AMM's wanted price and size for one ladder slot now."""
+    def amm_ladder(self) -> list[tuple[int, int]]:
+        """The AMM's wanted (price, size) for every ladder slot now, in slot order.
+
+        Centred on fair value shifted against its inventory (skew), a half-spread
+        that widens in the volatile regime, levels a fixed step apart; an injector's
+        override may scale the half-spread (``half_mult``) or fix the size
+        (``size_lots``).
+        """
         ov = self.amm_override
         f = self.fair()
         half = self.amm_half * (1.3 if self.regime(self.now) == 2 else 1.0)
@@ -463,19 +470,14 @@ class SymbolSim:
         limit = 4.0 * self.amm_base_lots[0]
         skew = max(-1.0, min(1.0, self.amm_inventory / limit)) * half * 0.6
         center = f - skew
-        off = half + level * self.amm_step * ov.get("step_mult", 1.0)
-        size = int(self.amm_base_lots[level] * ov.get("size_mult", 1.0))
-        if "size_lots" in ov:
-            size = int(ov["size_lots"])
-        if side == BUY:
-            price = math.floor(center - off)
-            if "bid_max" in ov:
-                price = min(price, int(ov["bid_max"]) - level * int(self.amm_step))
-        else:
-            price = math.ceil(center + off)
-            if "ask_min" in ov:
-                price = max(price, int(ov["ask_min"]) + level * int(self.amm_step))
-        return max(1, price), max(1, size)
+        fixed = int(ov["size_lots"]) if "size_lots" in ov else 0
+        out = []
+        for _, side, level, _ in self.amm_slots:
+            off = half + level * self.amm_step
+            price = math.floor(center - off) if side == BUY else math.ceil(center + off)
+            size = fixed or self.amm_base_lots[level]
+            out.append((max(1, price), max(1, size)))
+        return out
 
     def _agent_amm(self, reactive: Any = None) -> None:
         if reactive is True:
@@ -488,7 +490,8 @@ class SymbolSim:
         # much that they pass the level above; under an override every level follows.
         deep_tol = tol if self.amm_override else max(tol, int(self.amm_step * 0.6))
         max_level = int(self.amm_override.get("levels", AMM_LEVELS))
-        for slot in self.amm_slots:
+        ladder = self.amm_ladder()
+        for k, slot in enumerate(self.amm_slots):
             acct, side, level, o = slot
             if o is not None and o.pending:
                 continue
@@ -496,7 +499,7 @@ class SymbolSim:
                 if o is not None and o.live:
                     self.send_cancel(o)
                 continue
-            price, size = self.amm_desired(side, level)
+            price, size = ladder[k]
             if o is None or not o.live:
                 o = self.order(acct, side, LIMIT, GTC, price, size)
                 slot[3] = o

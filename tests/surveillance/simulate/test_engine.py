@@ -60,9 +60,13 @@ class Venue:
         t = next(self._t)
         return self.engine.replace(o, price, qty, t, t - 1)
 
+    def flushed(self) -> Journal:
+        self.journal.flush()
+        return self.journal
+
     def rows(self, start: int = 0) -> list[tuple[str, int, int, int, int, int, str | None]]:
         """(event, order, quantity, leaves, fill price, fill qty, liquidity) per row."""
-        j = self.journal
+        j = self.flushed()
         return [
             (
                 EVENT_TYPES[j.etype[r]],
@@ -78,7 +82,7 @@ class Venue:
 
     def makers(self) -> list[int]:
         """Order ids of the resting side of every trade, in execution order."""
-        j = self.journal
+        j = self.flushed()
         return [
             j.oid[r]
             for r in range(len(j))
@@ -226,7 +230,7 @@ def test_market_order_has_no_price_and_expires_when_book_runs_out() -> None:
     mkt = v.order(BUY, NULL, 5, acct=2, otype=MARKET, tif=IOC)
     start = len(v.journal)
     v.new(mkt)
-    j = v.journal
+    j = v.flushed()
     assert [j.price[r] for r in range(start, len(j)) if j.oid[r] == mkt.oid] == [NULL] * 3
     assert v.rows(start)[-1] == ("EXPIRE", mkt.oid, 5, 0, NULL, NULL, None)
 
@@ -251,7 +255,7 @@ def test_self_trade_prevention_cancel_carries_the_causing_gateway_time() -> None
     v.new(v.order(SELL, 100, 3, acct=1, entity=7))
     taker = v.order(BUY, 100, 2, acct=3, entity=7, tif=IOC)
     v.engine.new(taker, 5_000, 4_321)
-    j = v.journal
+    j = v.flushed()
     cancel = [r for r in range(len(j)) if EVENT_TYPES[j.etype[r]] == "CANCEL"]
     assert [j.gw[r] for r in cancel] == [4_321]
 
@@ -270,7 +274,7 @@ def test_every_trade_has_one_maker_and_one_taker_fill_with_its_id() -> None:
     v.new(v.order(SELL, 100, 3, acct=1))
     v.new(v.order(SELL, 101, 3, acct=2))
     v.new(v.order(BUY, 101, 5, acct=3, tif=IOC))
-    j = v.journal
+    j = v.flushed()
     fills = [
         (j.trade_id[r], LIQUIDITY[j.liquidity[r]], j.fill_price[r], j.fill_qty[r])
         for r in range(len(j))
@@ -337,5 +341,5 @@ def test_engine_truth_is_the_book_after_each_row(
     else:
         v.new(v.order(SELL, 100, 3, acct=2))
         v.new(v.order(BUY, 100, 5, acct=1))
-    j = v.journal
+    j = v.flushed()
     assert list(zip(j.bb, j.bbq, j.ba, j.baq, strict=True)) == expected
