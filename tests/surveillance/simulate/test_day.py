@@ -52,7 +52,7 @@ def test_the_fixture_days_conform_to_the_contract(simulated_day: Any, clean_day:
 
 @pytest.mark.parametrize(
     ("seed", "events", "symbols", "intensity"),
-    [(1, 12_000, 1, 1.0), (2, 30_000, 3, 0.3), (3, 60_000, 5, 0.6)],
+    [(1, 10_000, 1, 1.0), (2, 20_000, 3, 0.3), (3, 30_000, 4, 0.6)],
 )
 def test_days_of_several_seeds_and_sizes_conform_to_the_contract(
     tmp_path: Path, seed: int, events: int, symbols: int, intensity: float
@@ -171,7 +171,7 @@ def test_every_order_type_and_time_in_force_occurs(clean_frames: Any) -> None:
 def test_lower_intensity_injects_subtler_spoofing(tmp_path: Path) -> None:
     def layers(intensity: float) -> float:
         root = tmp_path / str(intensity)
-        simulate_day(root, DAY, symbols=2, events=20_000, seed=9, intensity=intensity)
+        simulate_day(root, DAY, symbols=1, events=15_000, seed=9, intensity=intensity)
         labels = pd.read_parquet(Landing(root).files("labels", DAY)[0])
         spoof = labels[labels["typology"] == "SM_SPOOFING"]
         return float(spoof["order_ids"].map(len).mean())

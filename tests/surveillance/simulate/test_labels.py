@@ -178,12 +178,19 @@ def test_quote_fade_amm_worsened_its_quote_while_the_client_order_was_in_flight(
             assert worse
 
 
+def _quotes_by_symbol(frames: Any, amm_quotes_of: Callable[..., Any]) -> dict[str, Any]:
+    amm = {a for a, r in frames.role.items() if r == "AFFILIATED_MM"}
+    return {
+        s: amm_quotes_of(frames.symbol_orders(s), amm) for s in frames.orders["symbol"].unique()
+    }
+
+
 def test_spread_widening_amm_quotes_wider_when_the_large_order_arrives(
     frames: Any, amm_quotes_of: Callable[..., Any]
 ) -> None:
-    amm = {a for a, r in frames.role.items() if r == "AFFILIATED_MM"}
+    quotes_of = _quotes_by_symbol(frames, amm_quotes_of)
     for _, label in _labels(frames, Typology.SM_SPREAD_WIDENING).iterrows():
-        quotes = amm_quotes_of(frames.symbol_orders(label["symbol"]), amm)
+        quotes = quotes_of[label["symbol"]]
         rows = _rows(frames, label)
         large = rows[
             (rows["event_type"] == "NEW") & (rows["account_id"].map(frames.role) == "CLIENT")
@@ -241,10 +248,10 @@ def test_liquidation_hunting_amm_pushes_then_takes_the_liquidation_orders(frames
 def test_obligation_breach_amm_has_no_compliant_quote_during_the_window(
     frames: Any, amm_quotes_of: Callable[..., Any], points: int
 ) -> None:
-    amm = {a for a, r in frames.role.items() if r == "AFFILIATED_MM"}
+    quotes_of = _quotes_by_symbol(frames, amm_quotes_of)
     for _, label in _labels(frames, Typology.MI_OBLIGATION_BREACH).iterrows():
         inst = frames.instrument(label["symbol"])
-        quotes = amm_quotes_of(frames.symbol_orders(label["symbol"]), amm)
+        quotes = quotes_of[label["symbol"]]
         start = label["window_start"] + pd.Timedelta(seconds=1)
         span = label["window_end"] - start
         for k in range(points):
