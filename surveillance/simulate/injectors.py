@@ -988,7 +988,8 @@ class LiquidationHunting(Injector):
             o = slot[3]
             if o is not None and o.live and not o.pending and o.side == (BUY if down else SELL):
                 sim.send_cancel(o)
-        gap = max(1, round((1.0 + (1.0 - it) * 2.0) * rng.uniform(0.5, 1.5) * sim.ticks_per_bp))
+        # How far below (above) the cluster the AMM waits: its discount on the liquidations.
+        gap = max(1, round((0.5 + 2.5 * it) * rng.uniform(0.5, 1.5) * sim.ticks_per_bp))
         absorb_price = far + sgn * gap
         absorb = sim.order(
             inc.account, BUY if down else SELL, LIMIT, GTC, max(1, absorb_price), inc.cluster_qty
