@@ -63,9 +63,12 @@ def test_allowed_actions_match_what_the_store_accepts(
     me = store.get_user(user)
     mismatches = []
     for name in SITUATIONS:
+        case = situation(store, open_case, name)
         for action in Action:
-            case = situation(store, open_case, name)
             offered = action in store.allowed_actions(me, case)
-            if offered != attempt(store, user, action, case):
+            accepted = attempt(store, user, action, case)
+            if offered != accepted:
                 mismatches.append((name, action.value, offered))
+            if accepted:  # the case moved on; a refused action changed nothing
+                case = situation(store, open_case, name)
     assert mismatches == []
