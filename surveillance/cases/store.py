@@ -624,6 +624,9 @@ class CaseStore:
                 session.flush()
                 case_before = _snapshot(case, [*_AGGREGATE_FIELDS, "version"])
                 self._refresh_aggregates(session, case, now)
+                # The evidence changed: whoever read the case before must reload it.
+                case.updated_at = now
+                session.flush()
                 case_after = _snapshot(case, [*_AGGREGATE_FIELDS, "version"])
                 b, a = _diff(before, after)
                 cb, ca = _diff(case_before, case_after)

@@ -49,6 +49,14 @@ def test_an_alert_update_is_audited(store: CaseStore, alerts: Any) -> None:
     )
 
 
+def test_a_changed_alert_makes_readers_reload_the_case(store: CaseStore, alerts: Any) -> None:
+    row = alerts.row(0, score=40.0)
+    case_id = store.ingest_alerts(alerts.table([row])).case_ids[0]
+    seen = store.case_summary(case_id)
+    store.ingest_alerts(alerts.table([{**row, "explanation": "recomputed with new baselines"}]))
+    assert store.case_summary(case_id).version == seen.version + 1
+
+
 def test_alerts_within_the_gap_share_a_case(store: CaseStore, alerts: Any) -> None:
     # 900 s default gap: 10:00-10:01 and 10:15-10:16 are 14 minutes apart.
     summary = store.ingest_alerts(alerts.table([alerts.row(0), alerts.row(15)]))
