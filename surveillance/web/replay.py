@@ -77,6 +77,10 @@ _TOP_COLUMNS = [Top.event_time, Top.seq, Top.best_bid, Top.best_ask, Top.mid]
 class ReplayData(BaseModel):
     """What the chart draws (JSON): one row per book update or order event, by time.
 
+    ``range`` is the span these rows cover; ``full_range`` the case's whole window
+    with its margins (a zoomed request covers less); ``flag`` is the case's flagged
+    span and ``windows`` each alert's window; ``thinned`` says rows were left out
+    (the chart then asks for a zoomed span again at full detail).
     ``t`` is UTC seconds since the epoch; ``bid``/``ask``/``mid`` are set on book rows
     and null on event rows; each ``events[key]`` holds a price on the rows of that
     marker series and null elsewhere; ``info`` describes event rows; ``in_case`` is
@@ -85,7 +89,10 @@ class ReplayData(BaseModel):
 
     symbol: str
     range: tuple[float, float]
+    full_range: tuple[float, float]
     flag: tuple[float, float]
+    windows: list[tuple[float, float]]
+    thinned: bool = False
     t: list[float]
     bid: list[float | None]
     ask: list[float | None]
@@ -170,6 +177,8 @@ def build_replay(
     max_points: int = 20_000,
     max_table_rows: int = 500,
     chart: bool = True,
+    view: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    alert_windows: Iterable[tuple[pd.Timestamp, pd.Timestamp]] = (),
 ) -> Replay:
     """The market around ``[window_start, window_end]`` for ``symbol``, with a margin.
 
@@ -191,21 +200,34 @@ def build_replay(
         Most rows of each table.
     chart
         Build the chart's series; ``False`` when only the tables are needed.
+    view
+        Only this part of the window (a zoomed chart asking for full detail);
+        clipped to the window and its margins.
+    alert_windows
+        Each alert's own span, shaded within the flagged span.
     """
     start = pd.Timestamp(window_start).tz_convert("UTC")
     end = pd.Timestamp(window_end).tz_convert("UTC")
-    lo = start - pd.Timedelta(seconds=margin_s)
-    hi = end + pd.Timedelta(seconds=margin_s)
+    full_lo = start - pd.Timedelta(seconds=margin_s)
+    full_hi = end + pd.Timedelta(seconds=margin_s)
+    lo, hi = full_lo, full_hi
+    if view is not None:
+        lo = max(full_lo, pd.Timestamp(view[0]).tz_convert("UTC"))
+        hi = min(full_hi, pd.Timestamp(view[1]).tz_convert("UTC"))
+        if hi <= lo:
+            lo, hi = full_lo, full_hi
     days = day_range(lo.date(), hi.date())
     case_orders = set(order_ids)
     case_trades = set(trade_ids)
     notes: list[str] = []
+    thinned = False
 
     tops, orders, trades, missing_top = [], [], [], []
     for day in days:
-        top = _read(lake.book("top", day, symbol), _TOP_COLUMNS)
+        top = _read(lake.book("top", day, symbol), _TOP_COLUMNS) if chart else None
         if top is None:
-            missing_top.append(day.isoformat())
+            if chart:
+                missing_top.append(day.isoformat())
         else:
             times = top[Top.event_time]
             inside = (times >= lo) & (times <= hi)
@@ -219,9 +241,10 @@ def build_replay(
         frame = _read(lake.curated("orders", day, symbol), _ORDER_COLUMNS)
         if frame is not None:
             times = frame[Orders.event_time]
-            in_window = (times >= lo) & (times <= hi)
-            named = frame[Orders.order_id].isin(case_orders)
-            orders.append(frame[in_window | named])
+            keep = frame[Orders.order_id].isin(case_orders)
+            if chart:
+                keep |= (times >= lo) & (times <= hi)
+            orders.append(frame[keep])
         frame = _read(lake.curated("trades", day, symbol), _TRADE_COLUMNS)
         if frame is not None:
             trades.append(frame[frame[Trades.trade_id].isin(case_trades)])
@@ -235,52 +258,61 @@ def build_replay(
     trade_frame = _concat(trades)
     roles = _roles(lake, days)
 
-    # Book rows, thinned evenly when the window is long.
-    if top_frame is not None:
-        top_frame = top_frame.drop_duplicates(subset=[Top.seq], keep="last").sort_values(
-            Top.event_time, kind="stable"
-        )
-        total = len(top_frame)
-        top_frame = top_frame.iloc[_even(total, max_points)]
-        if len(top_frame) < total:
-            notes.append(f"Book thinned to {len(top_frame):,} of {total:,} updates.")
-
-    # Order events inside the window: all of the case's, then others up to the budget.
     events = pd.DataFrame()
-    if order_frame is not None:
-        window = order_frame[
-            (order_frame[Orders.event_time] >= lo) & (order_frame[Orders.event_time] <= hi)
-        ].copy()
-        window["kind"] = window[Orders.event_type].map(_KIND)
-        window = window[window["kind"].notna()]
-        parties = {account: _party(role) for account, role in roles.items()}
-        window["party"] = window[Orders.account_id].map(parties).fillna("other").astype(object)
-        window["plot_price"] = window[Orders.fill_price].where(
-            window["kind"] == "fill", window[Orders.price]
-        )
-        window["in_case"] = window[Orders.order_id].isin(case_orders) | window[
-            Orders.trade_id
-        ].isin(case_trades)
-        window = window[window["plot_price"].notna()]
-        mine = window[window["in_case"]]
-        rest = window[~window["in_case"]]
-        budget = max(0, max_points - len(mine))
-        if len(rest) > budget:
-            # Thin other accounts first: the AMM's and clients' conduct is the evidence.
-            principal = rest[rest["party"] != "other"]
-            others = rest[rest["party"] == "other"]
-            keep_p = principal.iloc[_even(len(principal), budget)]
-            keep_o = others.iloc[_even(len(others), max(0, budget - len(keep_p)))]
-            notes.append(
-                f"Order events thinned to {len(mine) + len(keep_p) + len(keep_o):,} of "
-                f"{len(window):,}; the case's own events are all shown."
+    if chart:
+        # Book rows, thinned evenly when the window is long.
+        if top_frame is not None:
+            top_frame = top_frame.drop_duplicates(subset=[Top.seq], keep="last").sort_values(
+                Top.event_time, kind="stable"
             )
-            rest = pd.concat([keep_p, keep_o])
-        events = pd.concat([mine, rest]).sort_values(Orders.seq, kind="stable")
+            total = len(top_frame)
+            top_frame = top_frame.iloc[_even(total, max_points)]
+            if len(top_frame) < total:
+                thinned = True
+                notes.append(f"Book thinned to {len(top_frame):,} of {total:,} updates.")
+
+        # Order events inside the window: all of the case's, then others up to the budget.
+        events = pd.DataFrame()
+        if order_frame is not None:
+            window = order_frame[
+                (order_frame[Orders.event_time] >= lo) & (order_frame[Orders.event_time] <= hi)
+            ].copy()
+            window["kind"] = window[Orders.event_type].map(_KIND)
+            window = window[window["kind"].notna()]
+            parties = {account: _party(role) for account, role in roles.items()}
+            window["party"] = window[Orders.account_id].map(parties).fillna("other").astype(object)
+            window["plot_price"] = window[Orders.fill_price].where(
+                window["kind"] == "fill", window[Orders.price]
+            )
+            window["in_case"] = window[Orders.order_id].isin(case_orders) | window[
+                Orders.trade_id
+            ].isin(case_trades)
+            window = window[window["plot_price"].notna()]
+            mine = window[window["in_case"]]
+            rest = window[~window["in_case"]]
+            budget = max(0, max_points - len(mine))
+            if len(rest) > budget:
+                # Thin other accounts first: the AMM's and clients' conduct is the evidence.
+                principal = rest[rest["party"] != "other"]
+                others = rest[rest["party"] == "other"]
+                keep_p = principal.iloc[_even(len(principal), budget)]
+                keep_o = others.iloc[_even(len(others), max(0, budget - len(keep_p)))]
+                notes.append(
+                    f"Order events thinned to {len(mine) + len(keep_p) + len(keep_o):,} of "
+                    f"{len(window):,}; the case's own events are all shown."
+                )
+                rest = pd.concat([keep_p, keep_o])
+                thinned = True
+            events = pd.concat([mine, rest]).sort_values(Orders.seq, kind="stable")
 
     data = None
     if chart:
         data = _rows(symbol, lo, hi, start, end, top_frame, events, roles)
+        data.full_range = (full_lo.value / 1e9, full_hi.value / 1e9)
+        data.windows = [
+            (pd.Timestamp(a).value / 1e9, pd.Timestamp(b).value / 1e9) for a, b in alert_windows
+        ]
+        data.thinned = thinned
         if not data.t:
             notes.append(f"No book states or order events for {symbol} in this window.")
         data.message = " ".join(notes) or None
@@ -363,10 +395,13 @@ def _rows(
             out[i] = None
         return out
 
-    return ReplayData(
+    # Built from arrays of known types: skip re-validating tens of thousands of floats.
+    return ReplayData.model_construct(
         symbol=symbol,
         range=(lo.value / 1e9, hi.value / 1e9),
+        full_range=(lo.value / 1e9, hi.value / 1e9),
         flag=(start.value / 1e9, end.value / 1e9),
+        windows=[],
         t=t[order].tolist(),
         bid=listed(bid),
         ask=listed(ask),

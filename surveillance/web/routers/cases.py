@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from surveillance.cases import CaseStore
@@ -36,7 +36,7 @@ from surveillance.web.models import (
     EscalateForm,
     ReasonForm,
 )
-from surveillance.web.replay import ReplayData, build_replay
+from surveillance.web.replay import build_replay
 
 router = APIRouter()
 
@@ -181,14 +181,24 @@ def case_page(
     return deps.render(request, "case.html", _case_context(request, cases, detail, user))
 
 
-@router.get("/cases/{case_id}/replay.json", name="case_replay", response_model=ReplayData)
+@router.get("/cases/{case_id}/replay.json", name="case_replay")
 def case_replay(
-    request: Request, case_id: int, user: deps.CurrentUser, cases: deps.StoreDep
-) -> ReplayData:
+    request: Request,
+    case_id: int,
+    user: deps.CurrentUser,
+    cases: deps.StoreDep,
+    start: Annotated[float | None, Query(description="zoomed span, UTC epoch seconds")] = None,
+    end: Annotated[float | None, Query(description="zoomed span, UTC epoch seconds")] = None,
+) -> Response:
+    """The chart's series for the case window, or for a zoomed part of it (``start``
+    and ``end``), which is then drawn at full detail when the whole was thinned."""
     detail = store.case_detail(cases, case_id)
     web = request.app.state.web
     order_ids = {o for a in detail.alerts for o in a.order_ids}
     trade_ids = {t for a in detail.alerts for t in a.trade_ids}
+    view = None
+    if start is not None and end is not None and end > start:
+        view = (pd.Timestamp(start, unit="s", tz="UTC"), pd.Timestamp(end, unit="s", tz="UTC"))
     data = build_replay(
         request.app.state.settings.lake,
         detail.case.symbol,
@@ -199,9 +209,14 @@ def case_replay(
         margin_s=web.replay_margin_seconds,
         max_points=web.replay_max_points,
         max_table_rows=1,
+        view=view,
+        alert_windows=[
+            (pd.Timestamp(a.window_start), pd.Timestamp(a.window_end)) for a in detail.alerts
+        ],
     ).data
     assert data is not None  # chart=True always builds the series
-    return data
+    # Serialised once, here: a response model would validate every point again.
+    return Response(data.model_dump_json(), media_type="application/json")
 
 
 _DONE = {

@@ -5,8 +5,9 @@
  * a marker whose colour says whose it is (AMM orange, clients blue, others grey) and
  * whose shape says what happened (open circle: new or replace, cross: cancel,
  * filled triangle: fill). Events the case's alerts name are drawn larger. The
- * flagged span is shaded. Drag across the chart to zoom; double-click or "Reset"
- * to zoom out. Times are UTC.
+ * flagged span is shaded, each alert's own window a little darker. Drag across the
+ * chart to zoom; double-click or "Reset" to zoom out. A long window arrives
+ * thinned; zooming in fetches the zoomed span again at full detail. Times are UTC.
  */
 (function () {
   "use strict";
@@ -29,12 +30,15 @@
       pad(d.getUTCSeconds(), 2) + "." + pad(d.getUTCMilliseconds(), 3);
   }
 
-  function markerPaths(shape, inCase) {
+  var state = { d: null, full: null, u: null, bidFF: [], askFF: [], fetched: null, timer: null };
+
+  function markerPaths(shape) {
     return function (u, seriesIdx, idx0, idx1) {
       var stroke = new Path2D();
       var fill = shape === "cross" ? null : new Path2D();
       var xs = u.data[0];
       var ys = u.data[seriesIdx];
+      var inCase = state.d.in_case;
       var scaleY = u.series[seriesIdx].scale;
       var base = Math.max(3, 4 * (window.devicePixelRatio || 1));
       for (var i = idx0; i <= idx1; i++) {
@@ -69,9 +73,59 @@
     return out;
   }
 
+  function aligned(d) {
+    var data = [d.t, d.bid, d.ask, d.mid];
+    KINDS.forEach(function (k) { data.push(d.events[k[0]]); });
+    return data;
+  }
+
+  function use(d) {
+    state.d = d;
+    state.bidFF = forwardFill(d.bid);
+    state.askFF = forwardFill(d.ask);
+    var el = document.getElementById("replay");
+    var bookPoints = 0, eventPoints = 0;
+    for (var i = 0; i < d.t.length; i++) {
+      if (d.bid[i] != null || d.ask[i] != null) { bookPoints++; }
+      if (d.info[i]) { eventPoints++; }
+    }
+    el.dataset.bookPoints = String(bookPoints);
+    el.dataset.eventPoints = String(eventPoints);
+    el.dataset.detail = d === state.full ? (d.thinned ? "thinned" : "full") : "zoomed";
+    var note = document.getElementById("replay-note");
+    if (note) {
+      note.textContent = d === state.full ? (d.message || "") + (d.thinned ? " Zoom in to see every update." : "")
+        : "Showing every update of the zoomed span.";
+    }
+  }
+
+  // A thinned chart asks for the zoomed span again, at full detail.
+  function refine(src) {
+    var u = state.u, full = state.full;
+    if (!full.thinned) { return; }
+    var min = u.scales.x.min, max = u.scales.x.max;
+    var span = full.full_range[1] - full.full_range[0];
+    if (max - min >= span * 0.95) {
+      if (state.d !== full) { use(full); u.setData(aligned(full), false); u.setScale("x", { min: min, max: max }); }
+      state.fetched = null;
+      return;
+    }
+    var key = min.toFixed(3) + ":" + max.toFixed(3);
+    if (state.fetched === key) { return; }
+    state.fetched = key;
+    fetch(src + "?start=" + encodeURIComponent(min) + "&end=" + encodeURIComponent(max),
+      { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (d) {
+        if (!d || state.fetched !== key) { return; }
+        use(d);
+        u.setData(aligned(d), false);
+        u.setScale("x", { min: min, max: max });
+      });
+  }
+
   function draw(el, d) {
     var width = Math.max(320, el.clientWidth);
-    var inCase = d.in_case;
     var series = [
       {},
       { label: "Best bid", stroke: "#1d7a3c", width: 1.5, spanGaps: true,
@@ -81,7 +135,6 @@
       { label: "Mid", stroke: "#5b6675", width: 1, dash: [4, 4], spanGaps: true,
         paths: uPlot.paths.stepped({ align: 1 }), points: { show: false } },
     ];
-    var data = [d.t, d.bid, d.ask, d.mid];
     KINDS.forEach(function (k) {
       var colour = COLOURS[k[2]];
       series.push({
@@ -94,14 +147,23 @@
           stroke: colour,
           width: 1.5,
           fill: k[3] === "circle" ? "#ffffff" : colour,
-          paths: markerPaths(k[3], inCase),
+          paths: markerPaths(k[3]),
         },
       });
-      data.push(d.events[k[0]]);
     });
-    var bidFF = forwardFill(d.bid), askFF = forwardFill(d.ask);
+    state.full = d;
+    use(d);
     var info = document.getElementById("replay-info");
     var flag = d.flag;
+
+    function shade(u, a, b, colour) {
+      var x0 = Math.max(u.bbox.left, u.valToPos(a, "x", true));
+      var x1 = Math.min(u.bbox.left + u.bbox.width, u.valToPos(b, "x", true));
+      if (x1 < x0) { return; }
+      u.ctx.fillStyle = colour;
+      u.ctx.fillRect(x0, u.bbox.top, Math.max(2, x1 - x0), u.bbox.height);
+    }
+
     var opts = {
       width: width,
       height: 380,
@@ -110,41 +172,42 @@
       series: series,
       legend: { live: false },
       cursor: { drag: { x: true, y: false, setScale: true } },
-      axes: [{}, { label: d.quote ? "price (" + d.quote + ")" : "price", size: 70 }],
+      axes: [{}, { label: "price", size: 70 }],
       hooks: {
         drawClear: [function (u) {
-          if (!flag) { return; }
-          var x0 = Math.max(u.bbox.left, u.valToPos(flag[0], "x", true));
-          var x1 = Math.min(u.bbox.left + u.bbox.width, u.valToPos(flag[1], "x", true));
-          if (x1 < x0) { return; }
           u.ctx.save();
-          u.ctx.fillStyle = "rgba(220, 38, 38, 0.14)";
-          u.ctx.fillRect(x0, u.bbox.top, Math.max(2, x1 - x0), u.bbox.height);
+          if (flag) { shade(u, flag[0], flag[1], "rgba(220, 38, 38, 0.10)"); }
+          (state.full.windows || []).forEach(function (w) { shade(u, w[0], w[1], "rgba(220, 38, 38, 0.12)"); });
           u.ctx.restore();
         }],
         setCursor: [function (u) {
-          var i = u.cursor.idx;
-          if (i == null || !info) { return; }
-          var book = "bid " + (bidFF[i] == null ? "-" : bidFF[i]) + " / ask " + (askFF[i] == null ? "-" : askFF[i]);
-          info.textContent = utc(d.t[i]) + " UTC  " + book + (d.info[i] ? "  |  " + d.info[i] : "");
+          var i = u.cursor.idx, cur = state.d;
+          if (i == null || !info || !cur || i >= cur.t.length) { return; }
+          var bid = state.bidFF[i], ask = state.askFF[i];
+          var book = "bid " + (bid == null ? "-" : bid) + " / ask " + (ask == null ? "-" : ask);
+          info.textContent = utc(cur.t[i]) + " UTC  " + book + (cur.info[i] ? "  |  " + cur.info[i] : "");
+        }],
+        setScale: [function (u, key) {
+          if (key !== "x" || !state.u) { return; }
+          clearTimeout(state.timer);
+          state.timer = setTimeout(function () { refine(el.dataset.src); }, 250);
         }],
       },
     };
     el.innerHTML = "";
-    var u = new uPlot(opts, data, el);
+    var u = new uPlot(opts, aligned(d), el);
+    state.u = u;
     window.mmsurvReplay = u;
-    var bookPoints = 0, eventPoints = 0;
-    for (var i = 0; i < d.t.length; i++) {
-      if (d.bid[i] != null || d.ask[i] != null) { bookPoints++; }
-      if (d.info[i]) { eventPoints++; }
-    }
-    el.dataset.bookPoints = String(bookPoints);
-    el.dataset.eventPoints = String(eventPoints);
     el.dataset.rendered = "1";
 
+    // Double-click zooms out to the whole window (uPlot alone would stop at the data
+    // of a zoomed request).
+    u.over.addEventListener("dblclick", function () {
+      u.setScale("x", { min: d.full_range[0], max: d.full_range[1] });
+    });
     var reset = document.getElementById("replay-reset");
     if (reset) {
-      reset.addEventListener("click", function () { u.setScale("x", { min: d.range[0], max: d.range[1] }); });
+      reset.addEventListener("click", function () { u.setScale("x", { min: d.full_range[0], max: d.full_range[1] }); });
     }
     var zoomFlag = document.getElementById("replay-zoom-flag");
     if (zoomFlag && flag) {
@@ -173,8 +236,6 @@
           return;
         }
         draw(el, d);
-        var note = document.getElementById("replay-note");
-        if (note && d.message) { note.textContent = d.message; }
       })
       .catch(function (err) {
         el.textContent = "The market replay could not be loaded: " + err.message;

@@ -546,3 +546,29 @@ def test_tampered_audit_entry_is_reported_on_the_audit_page(
         db.execute("UPDATE audit_entries SET actor = 'mallory' WHERE seq = 3")
     page = client_for("rev").get("/audit?verify=true").text
     assert "The chain is broken at entry #3 (edited)" in page
+
+
+def test_long_window_is_thinned_and_a_zoomed_span_comes_at_full_detail(
+    web_env: Any, h: Any
+) -> None:
+    app = create_app(
+        web_env.settings,
+        config=WebConfig(replay_margin_seconds=3600, replay_max_points=100),
+        https_only=False,
+    )
+    case_id = h.case_id(HIGH)
+    with TestClient(app) as client:
+        token = h.csrf(client.get("/login").text)
+        client.post("/login", data={"username": "ana", "password": PASSWORD, "csrf_token": token})
+        whole = client.get(f"/cases/{case_id}/replay.json").json()
+        flag = whole["flag"]
+        zoomed = client.get(
+            f"/cases/{case_id}/replay.json", params={"start": flag[0], "end": flag[1]}
+        ).json()
+    app.state.cases.dispose()
+    assert whole["thinned"] and "thinned" in whole["message"]
+    assert sum(b is not None for b in whole["bid"]) <= 100
+    assert not zoomed["thinned"]
+    assert zoomed["range"] == [flag[0], flag[1]] and zoomed["full_range"] == whole["full_range"]
+    assert all(flag[0] <= t <= flag[1] for t in zoomed["t"])
+    assert zoomed["windows"] == [[flag[0], flag[1]]]
