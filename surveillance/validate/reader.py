@@ -246,6 +246,9 @@ def _assemble(dataset: type[Dataset], parts: list[pa.Table], uris: list[str]) ->
     table = table.replace_schema_metadata(None)
     frame = table.to_pandas(split_blocks=True, self_destruct=True)
     del table
+    # Hand the freed Arrow buffers back to the system now, not at the allocator's
+    # leisure: pandas holds the day from here on, and the rules need the room.
+    pa.default_memory_pool().release_unused()
     for name, values in nullable_ints.items():
         frame[name] = values.array
     total = int(lengths.sum())

@@ -174,15 +174,10 @@ def _null_strings(series: pd.Series) -> np.ndarray:
     if isinstance(series.dtype, pd.CategoricalDtype):
         cats = series.cat.categories
         per_cat = np.asarray(pd.Series(cats).str.len().to_numpy() == 0, dtype=bool)
+        if not per_cat.any():
+            return np.asarray(series.cat.codes.to_numpy() < 0)
         return _category_lookup(series, per_cat, True)
-    missing = np.asarray(series.isna().to_numpy(), dtype=bool)
-    lengths = series.str.len().to_numpy(dtype=np.float64, na_value=0.0)
-    return missing | (lengths == 0)
-
-
-def _is_multiple(values: np.ndarray, increment: np.ndarray) -> np.ndarray:
-    ratio = values / increment
-    return np.abs(ratio - np.rint(ratio)) <= MULTIPLE_ATOL + MULTIPLE_RTOL * np.abs(ratio)
+    return _null_arrow(_arrow_strings(series))
 
 
 def _close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -205,7 +200,7 @@ def _stable_order(keys: np.ndarray) -> np.ndarray:
     """Stable permutation sorting non-negative integer ``keys``, fast for common shapes.
 
     Already sorted (a venue exporting in order) costs one comparison pass; keys below
-    2**16 use numpy's radix sort; otherwise each key is packed with its position into
+    64 are gathered key by key, keys below 2**16 use numpy's radix sort; otherwise each key is packed with its position into
     one int64 and sorted by value, which is stable by construction and about twice as
     fast as a stable argsort of ten million keys.
     """
@@ -213,6 +208,9 @@ def _stable_order(keys: np.ndarray) -> np.ndarray:
     if n < 2 or bool(np.all(keys[1:] >= keys[:-1])):
         return np.arange(n)
     top = int(keys.max())
+    if top < 64:
+        # A handful of distinct keys (symbols, files): one scan per key beats any sort.
+        return np.concatenate([np.flatnonzero(keys == k) for k in range(top + 1)])
     if top < 2**16:
         return np.argsort(keys.astype(np.uint16), kind="stable")
     shift = n.bit_length()
@@ -251,11 +249,14 @@ class _Context:
             frame[Instruments.symbol].astype("str").drop_duplicates(keep="first").to_numpy()
         )
 
-    def increments(self, symbols: pd.Series, column: str) -> np.ndarray:
-        """Per row, the instrument's tick or lot size (NaN if unknown or invalid)."""
+    def increments(self, dataset: str, column: str) -> np.ndarray:
+        """Per row of ``dataset``, its instrument's tick or lot size (NaN if unknown or
+        not positive)."""
+        # Not cached: the gather is cheap, and 80 MB per column kept for the day is not.
+        symbols = self.frame(dataset)["symbol"]
         per_symbol = self.instrument_rows[column].astype("float64")
-        cats = _categories(symbols)
-        per_cat = per_symbol.reindex(pd.Index(cats).astype("str")).to_numpy(dtype=np.float64)
+        cats = pd.Index(_categories(symbols)).astype("str")
+        per_cat = per_symbol.reindex(cats).to_numpy(dtype=np.float64)
         per_cat = np.where(_positive(per_cat), per_cat, np.nan)
         return _category_lookup(symbols, per_cat, np.nan)
 
@@ -284,8 +285,13 @@ class _OrderArrays:
     @cached_property
     def order_code(self) -> np.ndarray:
         """An integer per distinct ``(symbol, order_id)``; -1 where either is null."""
-        codes, _uniques = pd.factorize(self.frame[Orders.order_id], use_na_sentinel=True)
-        codes = np.asarray(codes, dtype=np.int64)
+        encoded = _arrow_strings(self.frame[Orders.order_id]).dictionary_encode()
+        codes = np.concatenate(
+            [np.zeros(0, dtype=np.int64)]
+            + [pc.fill_null(c.indices, -1).to_numpy(zero_copy_only=False) for c in encoded.chunks]
+        ).astype(np.int64)
+        del encoded
+        pa.default_memory_pool().release_unused()
         n_symbols = max(len(_categories(self.frame[Orders.symbol])), 1)
         valid = (codes >= 0) & (self.symbol >= 0)
         codes *= n_symbols
@@ -296,17 +302,22 @@ class _OrderArrays:
     @cached_property
     def engine(self) -> np.ndarray:
         """Rows with a symbol and a seq, in engine order: by (symbol, seq), stable."""
-        keep = np.flatnonzero((self.symbol >= 0) & self.seq_valid)
-        symbol = self.symbol[keep]
+        valid = (self.symbol >= 0) & self.seq_valid
+        keep = None if valid.all() else np.flatnonzero(valid)
+        symbol = self.symbol if keep is None else self.symbol[keep]
+        seq = self.seq if keep is None else self.seq[keep]
         # Engines export each symbol's events in seq order, so ordering by symbol alone
-        # (a radix sort) usually yields engine order; verify, and sort fully otherwise.
+        # (a stable gather per symbol) usually yields engine order; verify, and sort
+        # fully otherwise.
         perm = _stable_order(symbol)
         by_symbol = symbol[perm]
-        seq = self.seq[keep][perm]
+        in_order = seq[perm]
         same = by_symbol[1:] == by_symbol[:-1]
-        if not bool(np.all(~same | (seq[1:] >= seq[:-1]))):
-            perm = np.lexsort((self.seq[keep], symbol))
-        return keep[perm]
+        #: Whether each symbol's rows were already in seq order across the day's files.
+        self.exported_in_engine_order = bool(np.all(~same | (in_order[1:] >= in_order[:-1])))
+        if not self.exported_in_engine_order:
+            perm = np.lexsort((seq, symbol))
+        return perm if keep is None else keep[perm]
 
     @cached_property
     def life(self) -> np.ndarray:
@@ -341,50 +352,47 @@ class _FillJoin:
         orders = ctx.frame(Orders.name)
         trades = ctx.frame(Trades.name)
         o = ctx.orders
-        fill_rows = np.flatnonzero((o.event == _position(EventType.FILL)) & (o.symbol >= 0))
-        o_ids = orders[Orders.trade_id].iloc[fill_rows]
-        fill_rows = fill_rows[~_null_strings(o_ids)]
-        o_ids = orders[Orders.trade_id].iloc[fill_rows]
-        t_symbol = _category_lookup(
-            trades[Trades.symbol],
-            np.asarray(
-                pd.Index(_categories(orders[Orders.symbol])).get_indexer(
-                    _categories(trades[Trades.symbol])
-                ),
-                dtype=np.int64,
-            ),
-            -1,
+        fill_rows = np.flatnonzero((o.event == _FILL) & (o.symbol >= 0))
+        o_ids = _arrow_strings(orders[Orders.trade_id], fill_rows)
+        usable = ~_null_arrow(o_ids)
+        fill_rows, o_ids = fill_rows[usable], o_ids.filter(pa.array(usable))
+        t_ids = _arrow_strings(trades[Trades.trade_id])
+        t_valid = ~_null_arrow(t_ids)
+        # One hash table over both sides gives trade ids a common integer code.
+        encoded = pa.chunked_array(t_ids.chunks + o_ids.chunks, t_ids.type).dictionary_encode()
+        codes = np.concatenate(
+            [
+                pc.fill_null(chunk.indices, -1).to_numpy(zero_copy_only=False)
+                for chunk in encoded.chunks
+            ]
+            or [np.zeros(0, dtype=np.int32)]
+        ).astype(np.int64)
+        symbol_index = pd.Index(_categories(orders[Orders.symbol])).get_indexer(
+            _categories(trades[Trades.symbol])
         )
-        t_ids = trades[Trades.trade_id]
-        t_valid = ~_null_strings(t_ids)
-        both = pd.concat(
-            [t_ids.reset_index(drop=True), o_ids.reset_index(drop=True)], ignore_index=True
-        )
-        codes, _uniques = pd.factorize(both, use_na_sentinel=True)
-        codes = np.asarray(codes, dtype=np.int64)
+        t_symbol = _category_lookup(trades[Trades.symbol], symbol_index.astype(np.int64), -1)
         n_symbols = max(len(_categories(orders[Orders.symbol])), 1) + 1
-        t_code = codes[: len(trades)]
-        f_code = codes[len(trades) :]
-        # Trade keys whose symbol never occurs in orders get a symbol slot of their own,
-        # so they match no fill.
+        # Trades whose symbol never occurs in orders get a symbol slot of their own, so
+        # they match no fill.
         t_sym = np.where(t_symbol >= 0, t_symbol, n_symbols - 1)
-        self.trade_key = np.where(t_valid, t_code * n_symbols + t_sym, -1)
+        self.trade_key = np.where(t_valid, codes[: len(trades)] * n_symbols + t_sym, -1)
         self.fill_rows = fill_rows
-        self.fill_key = f_code * n_symbols + o.symbol[fill_rows]
-        order = np.argsort(self.fill_key, kind="stable")
+        self.fill_key = codes[len(trades) :] * n_symbols + o.symbol[fill_rows]
+        order = _stable_order(self.fill_key)
         self.fill_sorted_rows = fill_rows[order]
-        self.fill_sorted_key = self.fill_key[order]
-        lo = np.searchsorted(self.fill_sorted_key, self.trade_key, side="left")
-        hi = np.searchsorted(self.fill_sorted_key, self.trade_key, side="right")
-        self.trade_valid = t_valid
+        fill_sorted_key = self.fill_key[order]
+        lo = np.searchsorted(fill_sorted_key, self.trade_key, side="left")
+        hi = np.searchsorted(fill_sorted_key, self.trade_key, side="right")
         self.count = np.where(t_valid, hi - lo, -1)
         self.lo = lo
-        known = np.unique(self.trade_key[t_valid])
-        pos = np.searchsorted(known, self.fill_key)
-        pos = np.minimum(pos, max(len(known) - 1, 0))
-        self.fill_has_trade = (
-            known[pos] == self.fill_key if len(known) else np.zeros(len(fill_rows), dtype=bool)
-        )
+        # Sorted, duplicates kept: membership by binary search needs no more (and
+        # np.unique would hash 1.5 million keys first).
+        known = np.sort(self.trade_key[t_valid])
+        if len(known):
+            pos = np.minimum(np.searchsorted(known, self.fill_key), len(known) - 1)
+            self.fill_has_trade = known[pos] == self.fill_key
+        else:
+            self.fill_has_trade = np.zeros(len(fill_rows), dtype=bool)
 
     def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Trades (rows) with exactly two fills, and their first and second fill rows."""
@@ -392,6 +400,26 @@ class _FillJoin:
         first = self.fill_sorted_rows[self.lo[trades]]
         second = self.fill_sorted_rows[self.lo[trades] + 1]
         return trades, first, second
+
+
+def _arrow_strings(series: pd.Series, rows: np.ndarray | None = None) -> pa.ChunkedArray:
+    """The values (at ``rows``) as Arrow large_string chunks, nulls kept, no copy if
+    possible: comparisons and hashing then run in Arrow, without a Python object per
+    value."""
+    taken = series if rows is None else series.iloc[rows]
+    array = pa.array(taken)
+    chunked = array if isinstance(array, pa.ChunkedArray) else pa.chunked_array([array])
+    if pa.types.is_dictionary(chunked.type):
+        chunked = pa.chunked_array(
+            [c.dictionary_decode() for c in chunked.chunks], chunked.type.value_type
+        )
+    return chunked.cast(pa.large_string())
+
+
+def _null_arrow(array: pa.ChunkedArray) -> np.ndarray:
+    """Null or empty, for an Arrow string array."""
+    empty = pc.equal(pc.binary_length(array), 0)
+    return np.asarray(pc.fill_null(empty, True).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _position(member: StrEnum) -> int:
@@ -810,18 +838,23 @@ def _off_increment(
     columns: Sequence[tuple[str, np.ndarray]],
     increment_column: str,
 ) -> pd.DataFrame:
-    frame = ctx.frame(dataset)
-    increment = ctx.increments(frame["symbol"], increment_column)
-    known = ~np.isnan(increment)
+    increment = ctx.increments(dataset, increment_column)
 
     def expected(rows: np.ndarray) -> np.ndarray:
         return _words(f"multiple of {increment_column} ", _text(increment[rows]))
 
     checks: list[_ColumnCheck] = []
     for column, values in columns:
-        checkable = known & _positive(values)
-        bad = np.zeros(len(values), dtype=bool)
-        bad[checkable] = ~_is_multiple(values[checkable], increment[checkable])
+        # Unknown symbols and non-positive increments are NaN, null values are NaN, and
+        # NaN compares false: such rows are left to their own rules. Non-positive values
+        # are excluded explicitly (orders.nonpositive_* flags them).
+        ratio = values / increment
+        off = np.rint(ratio)
+        np.subtract(ratio, off, out=off)
+        np.abs(off, out=off)
+        ratio *= MULTIPLE_RTOL
+        ratio += MULTIPLE_ATOL
+        bad = (off > ratio) & (values > 0)
         checks.append((column, bad, expected, values))
     return _multi(ctx, dataset, checks)
 
@@ -975,16 +1008,23 @@ def _event_time_decreasing(ctx: _Context) -> pd.DataFrame:
 )
 def _seq_in_file(ctx: _Context) -> pd.DataFrame:
     o = ctx.orders
-    keep = np.flatnonzero((o.symbol >= 0) & o.seq_valid)
-    if len(keep) < 2:
+    files = _codes(ctx.frame(Orders.name)[FILE_COLUMN])
+    engine = o.engine
+    if o.exported_in_engine_order:
+        # Each symbol's rows are in seq order across the files, so in engine order a row
+        # of the same symbol and file follows its predecessor in the file: only a repeat
+        # of the predecessor's seq can break the rule.
+        perm = engine
+        key = files[perm].astype(np.int64) * (int(o.symbol.max(initial=0)) + 1) + o.symbol[perm]
+    else:
+        keep = np.sort(engine)
+        key = files[keep].astype(np.int64) * (int(o.symbol.max(initial=0)) + 1) + o.symbol[keep]
+        # Rows are in file order; a stable sort by (file, symbol) keeps that order
+        # within each symbol of each file.
+        order = _stable_order(key)
+        perm, key = keep[order], key[order]
+    if len(perm) < 2:
         return _empty_hits()
-    files = _codes(ctx.frame(Orders.name)[FILE_COLUMN])[keep].astype(np.int64)
-    n_symbols = int(o.symbol.max()) + 1
-    key = files * n_symbols + o.symbol[keep]
-    # Rows are in file order; a stable sort by (file, symbol) keeps that order within
-    # each symbol of each file.
-    order = _stable_order(key)
-    perm, key = keep[order], key[order]
     cur, prev = perm[1:], perm[:-1]
     bad = (key[1:] == key[:-1]) & (o.seq[cur] <= o.seq[prev])
     rows, before = cur[bad], prev[bad]
@@ -1037,6 +1077,8 @@ def _after_terminal(ctx: _Context) -> pd.DataFrame:
         prior[1:] = last_terminal[:-1]
     after = (prior >= group_start) & (prior >= 0)
     pos = np.flatnonzero(after)
+    if not len(pos):
+        return _empty_hits()
     rows = life[pos]
     # Name the order's first terminal event: the first one at or after its start.
     first_terminal = _first_true_per_group(terminal, o.life_first)[pos]
@@ -1566,14 +1608,6 @@ def _buy_sell_fills(
     buy = np.where(s1 == _BUY, first, second)
     sell = np.where(s1 == _BUY, second, first)
     return buy, sell, ok
-
-
-def _arrow_strings(series: pd.Series, rows: np.ndarray) -> pa.Array:
-    """The values at ``rows`` as an Arrow string array (nulls kept), without Python objects."""
-    array = pa.array(series).take(pa.array(rows))
-    if pa.types.is_dictionary(array.type):
-        array = array.dictionary_decode()
-    return array.cast(pa.large_string())
 
 
 @_register(
