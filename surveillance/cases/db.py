@@ -78,7 +78,10 @@ def make_engine(db_url: str) -> Engine:
     if url.get_backend_name() == "sqlite":
         database = url.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            path = Path(database).expanduser()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # The file holds password hashes and case decisions: owner only.
+            path.touch(mode=0o600, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30})
         _sqlite_events(engine)
         return engine
