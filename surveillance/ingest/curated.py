@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -82,26 +83,34 @@ def to_arrow(frame: pd.DataFrame, dataset: type[Dataset], *, keep_bookkeeping: b
     return table
 
 
-def _by_symbol(table: pa.Table, keys: Sequence[str]) -> list[tuple[str, pa.Table]]:
-    """``table`` split into one table per symbol, sorted by ``keys``, symbols sorted.
+Part = Callable[[], pa.Table]
 
+
+def _by_symbol(table: pa.Table, keys: Sequence[str]) -> dict[str, Part]:
+    """One builder per symbol of its rows of ``table``, sorted by ``keys``.
+
+    A builder makes its table when called (by the writing thread), so only the
+    partitions being written are in memory at once, not a second copy of the day.
     Venue files already hold each symbol's rows in engine order, so the sort is
     skipped where the first key strictly increases; sorting the whole day by a
     string column first would cost more than the write itself.
     """
     encoded = pc.dictionary_encode(table.column(Orders.symbol)).combine_chunks()
-    symbols = encoded.dictionary.to_pylist()
     codes = encoded.indices.to_numpy(zero_copy_only=False)
     first = _sortable(table.column(keys[0]))
-    parts = []
-    for code in sorted(range(len(symbols)), key=lambda c: str(symbols[c])):
+
+    def build(code: int) -> pa.Table:
         rows = np.flatnonzero(codes == code)
         part = table.take(pa.array(rows))
         values = first[rows]
         if len(values) > 1 and not bool(np.all(values[1:] > values[:-1])):
             part = part.sort_by([(k, "ascending") for k in keys])
-        parts.append((str(symbols[code]), part))
-    return parts
+        return part
+
+    return {
+        str(symbol): functools.partial(build, code)
+        for code, symbol in enumerate(encoded.dictionary.to_pylist())
+    }
 
 
 def _sortable(column: pa.ChunkedArray) -> np.ndarray:
@@ -122,43 +131,49 @@ def write_curated(
     """Write the kept rows of every dataset into the curated lake, atomically per day.
 
     ``keep`` maps a dataset to a boolean mask of the rows that passed the gate.
-    Returns the partition URIs written, per dataset.
+    Returns the partition URIs written, per dataset. Datasets are converted and
+    written one after the other, so memory holds one dataset's Arrow copy at a time;
+    all of them are swapped in only once every file of every dataset is written.
     """
     writer = writer or storage.write_table
     datasets: dict[str, type[Dataset]] = {
         d.name: d for d in (Orders, Trades, ReferencePrices, Accounts, Instruments)
     }
-    arrow = {
-        name: to_arrow(_kept(frame, keep.get(name)), datasets[name], keep_bookkeeping=False)
-        for name, frame in tables.items()
-        if name in datasets
+    kept = {
+        name: _kept(frame, keep.get(name)) for name, frame in tables.items() if name in datasets
     }
-    symbols = sorted(
-        set(pc.unique(arrow[Orders.name].column(Orders.symbol)).to_pylist())
-        if Orders.name in arrow
-        else set()
-    )
+    symbols: set[str] = set()
+    if Orders.name in kept:
+        values = kept[Orders.name][Orders.symbol]
+        symbols = {str(s) for s in values.dropna().unique()}
     written: dict[str, list[str]] = {}
-    jobs: list[tuple[pa.Table, str]] = []
     with contextlib.ExitStack() as stack:
-        for name, table in arrow.items():
+        for name, frame in kept.items():
             staging = stack.enter_context(storage.replace_partition(lake.curated(name, day)))
+            table = to_arrow(frame, datasets[name], keep_bookkeeping=False)
+            jobs: list[tuple[Part, str]] = []
             if name in WHOLE_DAY:
-                ordered = table.sort_by([(k, "ascending") for k in WHOLE_DAY[name]])
-                jobs.append((ordered, storage.join(staging, storage.PART_FILE)))
+                order = [(k, "ascending") for k in WHOLE_DAY[name]]
+                jobs.append(
+                    (
+                        functools.partial(table.sort_by, order),
+                        storage.join(staging, storage.PART_FILE),
+                    )
+                )
                 written[name] = [lake.curated(name, day)]
-                continue
-            parts = dict(_by_symbol(table, PER_SYMBOL[name]))
-            # Every symbol with orders gets an orders and a trades partition, even empty.
-            paired = set(symbols) if name in (Orders.name, Trades.name) else set()
-            names = sorted(paired | set(parts))
-            for symbol in names:
-                part = parts.get(symbol, table.schema.empty_table())
-                folder = storage.symbol_partition(staging, symbol)
-                jobs.append((part, storage.join(folder, storage.PART_FILE)))
-            written[name] = [lake.curated(name, day, s) for s in names]
-        _write_all(jobs, writer)
-    if ReferencePrices.name not in arrow:
+            else:
+                parts = _by_symbol(table, PER_SYMBOL[name])
+                # Every symbol with orders gets an orders and a trades partition, even empty.
+                paired = symbols if name in (Orders.name, Trades.name) else set()
+                names = sorted(paired | set(parts))
+                for symbol in names:
+                    part = parts.get(symbol, table.schema.empty_table)
+                    folder = storage.symbol_partition(staging, symbol)
+                    jobs.append((part, storage.join(folder, storage.PART_FILE)))
+                written[name] = [lake.curated(name, day, s) for s in names]
+            _write_all(jobs, writer)
+            del table, jobs
+    if ReferencePrices.name not in kept:
         # The venue sent none today: a partition from an earlier ingest of the day is stale.
         storage.remove(lake.curated(ReferencePrices.name, day))
     return written
@@ -198,15 +213,18 @@ def write_quarantine(
     return uri
 
 
-def _write_all(jobs: Sequence[tuple[pa.Table, str]], writer: Writer) -> None:
-    """Write every (table, uri) on a thread per core; the first failure is raised.
+def _write_all(jobs: Sequence[tuple[Part, str]], writer: Writer) -> None:
+    """Build and write every partition on a thread per core; the first failure is raised.
 
     Parquet encoding and compression release the GIL, so partitions are encoded in
-    parallel. Jobs are dispatched largest first so one big symbol does not finish last.
+    parallel.
     """
-    ordered = sorted(jobs, key=lambda job: -job[0].num_rows)
+
+    def run(part: Part, uri: str) -> str:
+        return writer(part(), uri)
+
     with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
-        futures = [pool.submit(writer, table, uri) for table, uri in ordered]
+        futures = [pool.submit(run, part, uri) for part, uri in jobs]
         for future in futures:
             future.result()
 

@@ -135,7 +135,7 @@ class ExpectNoContractRuleViolations(BatchExpectation):
                 "unexpected_count": count,
                 "partial_unexpected_list": _records(examples),
                 "unexpected_rows": [
-                    [str(d), str(f), _json_value(r)]
+                    [str(d), str(f), json_value(r)]
                     for d, f, r in zip(
                         violations["dataset"], violations["file"], violations["row"], strict=True
                     )
@@ -586,11 +586,11 @@ def _locate(reason: str, rows: Sequence[Sequence[Any]], day: LandingDay) -> list
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [
-        {str(k): _json_value(v) for k, v in row.items()} for row in frame.to_dict(orient="records")
+        {str(k): json_value(v) for k, v in row.items()} for row in frame.to_dict(orient="records")
     ]
 
 
-def _json_value(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     """A value JSON can hold: numpy scalars unwrapped, NaN/NaT as null, times as ISO text."""
     if value is None or value is pd.NA or value is pd.NaT:
         return None

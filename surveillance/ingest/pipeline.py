@@ -38,7 +38,12 @@ from surveillance.days import parse_day
 from surveillance.errors import ContractError, DataQualityError, NotReadyError
 from surveillance.ingest import curated, gate, lineage, report
 from surveillance.ingest.config import IngestConfig
-from surveillance.ingest.quarantine import Quarantine, expand
+from surveillance.ingest.quarantine import (
+    ORDER_QUARANTINED,
+    TRADE_QUARANTINED,
+    Quarantine,
+    expand,
+)
 from surveillance.settings import Settings
 from surveillance.validate import FILE_COLUMN, ROW_COLUMN, LandingDay, read_landing_day
 
@@ -306,7 +311,7 @@ def _gate(context: _Context, landing_day: LandingDay) -> IngestResult:
         raise DataQualityError(
             f"{summary['message']}\ndata-quality report: {paths.html}", reason=problems[0][0]
         )
-    symbols = sorted({s for uris in partitions.get(Orders.name, []) for s in [_symbol_of(uris)]})
+    symbols = sorted(_symbol_of(uri) for uri in partitions.get(Orders.name, []))
     return IngestResult(
         day=day,
         status=status,
@@ -350,7 +355,7 @@ def _example_text(example: dict[str, Any]) -> str:
 
 def _check_dict(check: gate.Check) -> dict[str, Any]:
     data = asdict(check)
-    data["observed"] = gate._json_value(check.observed) if check.observed is not None else None
+    data["observed"] = gate.json_value(check.observed) if check.observed is not None else None
     return data
 
 
@@ -383,7 +388,7 @@ def _top_reasons(
         if column and column not in shown:
             shown.append(column)
         examples = [
-            {c: gate._json_value(v) for c, v in row.items()}
+            {c: gate.json_value(v) for c, v in row.items()}
             for row in table.iloc[np.asarray(positions, dtype="int64")][shown].to_dict(
                 orient="records"
             )
@@ -402,8 +407,6 @@ def _top_reasons(
 
 
 def _linked(reason: str) -> str:
-    from surveillance.ingest.quarantine import ORDER_QUARANTINED, TRADE_QUARANTINED
-
     return {
         ORDER_QUARANTINED: "quarantined whole with its order: another row of the order "
         "failed a check, or the order traded with a quarantined order or trade",
