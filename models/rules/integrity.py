@@ -174,7 +174,7 @@ class LiquidationHuntingParams(SectionModel):
         120.0, gt=0, description="Seconds before a cluster in which the AMM's aggression counts."
     )
     baseline_quantile: float = Field(
-        0.99,
+        0.999,
         gt=0,
         lt=1,
         description="The AMM's aggressive flow before the cluster must exceed this quantile of "
@@ -297,7 +297,7 @@ class ObligationBreachParams(SectionModel):
 
     enabled: bool = Field(True, description="Run this detector.")
     min_span_s: float = Field(
-        120.0,
+        240.0,
         gt=0,
         description="Least duration of a continuous non-compliant span worth an alert; shorter "
         "gaps are ordinary requoting.",

@@ -10,15 +10,13 @@ import pandas as pd
 from pydantic import Field
 
 from features.data import NS, SymbolDay
-from features.front_running import client_parents
+from features.front_running import client_large_orders
 from features.preferential import fast_tail, latencies
 from features.spread import (
     depth_columns,
     fade_candidates,
     pull_rate,
-    realised_vol,
     spoof_orders,
-    spread_baseline_by_vol,
     spread_before,
 )
 from features.windows import segments_from_gaps
@@ -168,36 +166,39 @@ class SpreadWideningParams(SectionModel):
 
     enabled: bool = Field(True, description="Run this detector.")
     parent_gap_s: float = Field(
-        30.0, gt=0, description="Client slices less than this many seconds apart are one order."
+        60.0, gt=0, description="Client slices less than this many seconds apart are one order."
     )
     large_quantile: float = Field(
         0.95,
         gt=0,
         lt=1,
-        description="Large client orders are at or above this quantile of the day's client "
-        "parent orders.",
+        description="Large client orders belong to parents at or above this quantile of the "
+        "day's client parent orders.",
     )
-    pre_window_s: float = Field(
-        30.0, gt=0, description="Seconds before the client's order over which the spread counts."
+    now_window_s: float = Field(
+        1.0, gt=0, description="Seconds before the client's order over which the spread counts."
     )
-    vol_window_s: float = Field(
-        300.0, gt=0, description="Seconds of mid-price history that measure volatility."
+    local_window_s: tuple[float, float] = Field(
+        (60.0, 20.0),
+        description="The local baseline: the account's spread from this many seconds before "
+        "the order to this many (before any pre-positioned widening).",
     )
-    vol_bins: int = Field(
-        5, ge=1, description="Volatility bins of the baseline (quantiles over the day)."
+    placebo_step_s: float = Field(
+        10.0,
+        gt=0,
+        description="Spacing of the placebo times at which the same ratio is measured over the "
+        "day (the account's ordinary spread changes, including volatility regimes).",
     )
     min_ratio: float = Field(
-        1.8,
-        gt=1,
-        description="Least ratio of the AMM's spread before the order to its own baseline "
-        "at comparable volatility.",
+        1.3, gt=1, description="Least ratio of the spread before the order to the local baseline."
     )
-    min_peer_ratio: float = Field(
-        1.3,
+    alpha: float = Field(
+        0.05,
         gt=0,
-        description="The AMM's spread against external market makers' over the same seconds "
-        "must also exceed its usual ratio to them by this factor (peers widen too when "
-        "everyone sees risk).",
+        lt=1,
+        description="False-alert rate per symbol-day: a ratio alerts when the share of placebo "
+        "times with a ratio at least as high, times the number of orders and accounts "
+        "examined, is below this.",
     )
 
 
@@ -206,117 +207,106 @@ class SpreadWidening(RuleDetector):
 
     name = "spread_widening"
     typology = Typology.SM_SPREAD_WIDENING
-    version = "1.0.0"
+    version = "2.0.0"
     help = (
-        "Before each large client order, compares each AMM account's time-weighted quoted "
-        "spread with its own median at the same volatility (deciles of realised volatility "
-        "over the day) and with external market makers' spread over the same seconds, against "
-        "its usual ratio to them."
+        "Before each large client order, compares each AMM account's own time-weighted quoted "
+        "spread in the last second with its spread a minute earlier; the baseline is the same "
+        "ratio at placebo times all day (the account's ordinary spread changes, volatility "
+        "regimes included), against which the order's ratio must be an outlier. External "
+        "market makers' spread over the same seconds is reported beside it."
     )
     params_model = SpreadWideningParams
 
     def run(self, data: SymbolDay, params: SpreadWideningParams) -> DetectorOutput:
-        parents = client_parents(data, int(params.parent_gap_s * NS))
-        if len(parents) < 5 or not data.amm_accounts:
-            return DetectorOutput(parents, candidates_frame([]))
-        threshold = float(np.quantile(parents["qty"], params.large_quantile))
-        large = parents[parents["qty"] >= threshold].reset_index(drop=True)
-        pre = int(params.pre_window_s * NS)
+        large, threshold = client_large_orders(
+            data, params.large_quantile, int(params.parent_gap_s * NS)
+        )
+        if large.empty or not data.amm_accounts:
+            return DetectorOutput(large, candidates_frame([]))
+        # the spread a large order meets on arrival is what a widening targets: the first
+        # slice of each large parent (later slices meet the impact of the earlier ones)
+        large = large.sort_values("arrival").drop_duplicates("parent").reset_index(drop=True)
+        now_w = int(params.now_window_s * NS)
+        far, near = (int(x * NS) for x in params.local_window_s)
+        t0 = large["arrival"].to_numpy(dtype=np.int64)
         day_start = int(day_bounds(data.day)[0].value)
-        t0 = large["t0"].to_numpy(dtype=np.int64)
-        starts, ends = t0 - pre, t0
-        vols = realised_vol(data, ends, int(params.vol_window_s * NS))
+        grid = day_start + np.arange(
+            far, 24 * 3600 * NS, int(params.placebo_step_s * NS), dtype=np.int64
+        )
         peers = data.external_mm_accounts
         peer_spread = (
-            spread_before(data, peers[:1], starts, ends) if peers else np.full(len(t0), np.nan)
+            _nanmedian_rows(np.vstack([spread_before(data, [p], t0 - now_w, t0) for p in peers]))
+            if peers
+            else np.full(len(t0), np.nan)
         )
-        peer_day = np.full(len(t0), np.nan)
-        if peers:
-            peer_series = [spread_before(data, [p], starts, ends) for p in peers]
-            peer_spread = _nanmedian_rows(np.vstack(peer_series))
-        feature_frames = []
+        n_tests = len(t0) * len(data.amm_accounts)
+        frames = []
         rows = []
         for account in data.amm_accounts:
-            edges, med = spread_baseline_by_vol(
-                data, [account], pre, int(params.vol_window_s * NS), params.vol_bins, day_start
+            now = spread_before(data, [account], t0 - now_w, t0)
+            local = spread_before(data, [account], t0 - far, t0 - near)
+            g_ratio = spread_before(data, [account], grid - now_w, grid) / spread_before(
+                data, [account], grid - far, grid - near
             )
-            spread = spread_before(data, [account], starts, ends)
-            bins = np.clip(np.searchsorted(edges, vols, side="right") - 1, 0, len(med) - 1)
-            baseline = med[bins]
+            g_ratio = np.sort(g_ratio[np.isfinite(g_ratio)])
             with np.errstate(invalid="ignore", divide="ignore"):
-                ratio = spread / baseline
-                peer_ratio = spread / peer_spread
-            usual_peer_ratio = np.nan
-            if peers:
-                n = int(np.ceil(24 * 3600 * NS / pre))
-                tile = day_start + np.arange(n, dtype=np.int64) * pre
-                own_tiles = spread_before(data, [account], tile, tile + pre)
-                peer_tiles = _nanmedian_rows(
-                    np.vstack([spread_before(data, [p], tile, tile + pre) for p in peers])
-                )
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    r = own_tiles / peer_tiles
-                usual_peer_ratio = float(np.nanmedian(r)) if np.isfinite(r).any() else np.nan
-            peer_excess = (
-                peer_ratio / usual_peer_ratio
-                if np.isfinite(usual_peer_ratio)
-                else np.full(len(t0), np.inf)
+                ratio = now / local
+            exceed = len(g_ratio) - np.searchsorted(g_ratio, ratio, side="left")
+            p = (exceed + 1.0) / (len(g_ratio) + 1.0)
+            p_adj = np.minimum(p * n_tests, 1.0)
+            frame = large[["order_id", "account_id", "sign", "arrival", "taker_qty"]].assign(
+                amm_account=account,
+                spread_now_bps=now,
+                spread_local_bps=local,
+                ratio=ratio,
+                placebo_exceed=exceed,
+                p_placebo=p,
+                p_adjusted=p_adj,
+                peer_spread_bps=peer_spread,
             )
-            feature_frames.append(
-                large.assign(
-                    account_id=account,
-                    amm_spread_bps=spread,
-                    baseline_spread_bps=baseline,
-                    ratio=ratio,
-                    peer_spread_bps=peer_spread,
-                    peer_excess=peer_excess,
-                    vol_bps=vols,
-                    day_peer_ratio=peer_day,
-                )
-            )
-            hit = (np.nan_to_num(ratio) >= params.min_ratio) & (
-                np.nan_to_num(peer_excess, nan=np.inf) >= params.min_peer_ratio
-            )
+            frames.append(frame)
+            hit = (np.nan_to_num(ratio) >= params.min_ratio) & (p_adj < params.alpha)
             for i in np.flatnonzero(hit):
-                parent = large.iloc[i]
-                side = "buy" if parent["sign"] > 0 else "sell"
+                rec = frame.iloc[i]
+                side = "buy" if rec["sign"] > 0 else "sell"
                 peer_text = (
-                    f" External market makers quoted {peer_spread[i]:.1f} bps over the same "
-                    f"seconds; {account} is usually {usual_peer_ratio:.2f}x their spread and was "
-                    f"{peer_ratio[i]:.2f}x."
+                    f" External market makers quoted {peer_spread[i]:.1f} bps over the same second."
                     if np.isfinite(peer_spread[i])
                     else ""
                 )
                 explanation = (
-                    f"In the {text.secs(pre)} before client {parent['account_id']}'s "
-                    f"{text.qty(data, parent['qty'])} {side} order arrived at "
-                    f"{text.hms(int(parent['t0']))} UTC, {account} quoted a spread of "
-                    f"{spread[i]:.1f} bps on average, {ratio[i]:.1f}x its own median of "
-                    f"{baseline[i]:.1f} bps at comparable volatility ({vols[i]:.1f} bps realised "
-                    f"over {params.vol_window_s:g} s).{peer_text}"
+                    f"In the {text.secs(now_w)} before client {rec['account_id']}'s "
+                    f"{text.qty(data, rec['taker_qty'])} {side} order arrived at "
+                    f"{text.hms(int(rec['arrival']))} UTC, {account} quoted a spread of "
+                    f"{now[i]:.1f} bps, {ratio[i]:.2f}x its {local[i]:.1f} bps of "
+                    f"{params.local_window_s[0]:g}-{params.local_window_s[1]:g} s earlier. At "
+                    f"placebo times all day its spread rose that much in {int(exceed[i])} of "
+                    f"{len(g_ratio)} cases ({n_tests} large orders examined).{peer_text}"
                 )
                 rows.append(
                     {
                         "account_id": account,
-                        "window_start": int(starts[i]),
-                        "window_end": int(parent["t1"]),
-                        "excess": float(ratio[i] / params.min_ratio),
-                        "order_ids": list(parent["order_ids"]),
-                        "trade_ids": list(parent["trade_ids"]),
+                        "window_start": int(rec["arrival"]) - near,
+                        "window_end": int(rec["arrival"]),
+                        "excess": float(np.log10(params.alpha / max(float(p_adj[i]), 1e-300)) + 1),
+                        "order_ids": [str(rec["order_id"])],
+                        "trade_ids": [],
                         "explanation": explanation,
                         "features": {
-                            "amm_spread_bps": spread[i],
-                            "baseline_spread_bps": baseline[i],
+                            "spread_now_bps": now[i],
+                            "baseline_local_spread_bps": local[i],
                             "ratio": ratio[i],
-                            "vol_bps": vols[i],
+                            "baseline_placebo_exceed": int(exceed[i]),
+                            "baseline_placebo_times": len(g_ratio),
+                            "p_adjusted": float(p_adj[i]),
                             "peer_spread_bps": peer_spread[i],
-                            "usual_peer_ratio": usual_peer_ratio,
-                            "client_qty": float(parent["qty"]),
-                            "client_account": parent["account_id"],
+                            "client_qty": float(rec["taker_qty"]),
+                            "client_account": rec["account_id"],
+                            "large_threshold": threshold,
                         },
                     }
                 )
-        features = pd.concat(feature_frames, ignore_index=True) if feature_frames else parents
+        features = pd.concat(frames, ignore_index=True) if frames else large
         return DetectorOutput(features, candidates_frame(rows))
 
 
