@@ -10,7 +10,15 @@ import importlib
 import sys
 
 #: Benchmark modules under ``benchmarks``, in pipeline order.
-BENCHMARKS: tuple[str, ...] = ("simulate", "validate", "ingest", "cases", "evidence", "web")
+BENCHMARKS: tuple[str, ...] = (
+    "simulate",
+    "validate",
+    "ingest",
+    "detect_quality",
+    "cases",
+    "evidence",
+    "web",
+)
 
 
 def main(argv: list[str]) -> None:
