@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from features.obligations import ObligationTerms, QuoteStates, obligation_from_quotes
 from surveillance import storage
 from surveillance.book.schema import Queue
 from surveillance.config import Config, load_config
@@ -61,7 +62,7 @@ from surveillance.contract import (
     Trades,
     Typology,
 )
-from surveillance.days import day_bounds, day_range
+from surveillance.days import day_range
 from surveillance.errors import InputError
 from surveillance.evidence import charts
 from surveillance.evidence.config import EvidenceConfig
@@ -209,45 +210,42 @@ def _obligation(
     instrument: Mapping[str, Any],
     has_maker: bool,
 ) -> dict[str, Any]:
-    start, end = day_bounds(day)
-    max_spread = _num(instrument.get(Instruments.mm_max_spread_bps))
-    min_qty = _num(instrument.get(Instruments.mm_min_quote_quantity))
-    min_uptime = _num(instrument.get(Instruments.mm_min_uptime))
-    row: dict[str, Any] = {
+    """The day's obligation figures (``features.obligations``) as a report row."""
+    terms = ObligationTerms.of(instrument)
+    if top.empty or not has_maker:
+        figures = obligation_from_quotes(_NO_QUOTES, day, symbol, terms)
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            market_bps = (top["ask"] - top["bid"]) / ((top["ask"] + top["bid"]) / 2) * 1e4
+        figures = obligation_from_quotes(
+            QuoteStates(
+                times_ns=top["event_time"].astype("int64").to_numpy(),
+                bid=top["amm_bid"].to_numpy(float),
+                ask=top["amm_ask"].to_numpy(float),
+                bid_qty=top["amm_bid_quantity"].to_numpy(float),
+                ask_qty=top["amm_ask_quantity"].to_numpy(float),
+                market_spread_bps=market_bps.to_numpy(float),
+            ),
+            day,
+            symbol,
+            terms,
+        )
+    uptime = figures.uptime or 0.0
+    return {
         "day": day.isoformat(),
         "symbol": symbol,
-        "required_uptime": min_uptime,
-        "max_spread_bps": max_spread,
-        "min_quote_quantity": min_qty,
+        "required_uptime": terms.min_uptime,
+        "max_spread_bps": terms.max_spread_bps,
+        "min_quote_quantity": terms.min_quote_quantity,
+        "two_sided": figures.two_sided_share or 0.0,
+        "uptime": uptime,
+        "mean_spread_bps": figures.amm_spread_bps,
+        "met": _met(uptime, terms.min_uptime),
     }
-    if top.empty or not has_maker:
-        row.update(two_sided=0.0, uptime=0.0, mean_spread_bps=None, met=_met(0.0, min_uptime))
-        return row
-    times = top["event_time"].astype("int64").to_numpy()
-    ends = np.append(times[1:], end.value)
-    duration = np.clip(ends, start.value, end.value) - np.clip(times, start.value, end.value)
-    bid, ask = top["amm_bid"].to_numpy(float), top["amm_ask"].to_numpy(float)
-    two_sided = ~np.isnan(bid) & ~np.isnan(ask)
-    spread_bps = np.where(two_sided, (ask - bid) / ((ask + bid) / 2) * 1e4, np.nan)
-    compliant = two_sided.copy()
-    if max_spread is not None:
-        compliant &= np.nan_to_num(spread_bps, nan=np.inf) <= max_spread + 1e-9
-    if min_qty is not None:
-        compliant &= np.nan_to_num(top["amm_bid_quantity"].to_numpy(float)) >= min_qty - 1e-12
-        compliant &= np.nan_to_num(top["amm_ask_quantity"].to_numpy(float)) >= min_qty - 1e-12
-    total = float(end.value - start.value)
-    uptime = float(duration[compliant].sum()) / total
-    quoted = duration[two_sided]
-    mean_spread = (
-        float(np.average(spread_bps[two_sided], weights=quoted)) if quoted.sum() > 0 else None
-    )
-    row.update(
-        two_sided=float(quoted.sum()) / total,
-        uptime=uptime,
-        mean_spread_bps=mean_spread,
-        met=_met(uptime, min_uptime),
-    )
-    return row
+
+
+_EMPTY = np.zeros(0)
+_NO_QUOTES = QuoteStates(_EMPTY.astype(np.int64), _EMPTY, _EMPTY, _EMPTY, _EMPTY, _EMPTY)
 
 
 def _met(uptime: float, required: float | None) -> str:
