@@ -30,6 +30,19 @@
       pad(d.getUTCSeconds(), 2) + "." + pad(d.getUTCMilliseconds(), 3);
   }
 
+  // 24-hour UTC tick labels; the date on the first tick and whenever it changes.
+  function timeLabels(u, ticks, axisIdx, space, incr) {
+    var lastDay = null;
+    return ticks.map(function (t) {
+      var d = new Date(t * 1000);
+      var day = d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1, 2) + "-" + pad(d.getUTCDate(), 2);
+      var text = utc(t);
+      text = incr < 1 ? text : text.slice(0, 8);
+      if (day !== lastDay) { lastDay = day; return day + "\n" + text; }
+      return text;
+    });
+  }
+
   var state = { d: null, full: null, u: null, bidFF: [], askFF: [], fetched: null, timer: null };
 
   function markerPaths(shape) {
@@ -105,7 +118,9 @@
     if (!full.thinned) { return; }
     var min = u.scales.x.min, max = u.scales.x.max;
     var span = full.full_range[1] - full.full_range[0];
-    if (max - min >= span * 0.95) {
+    var first = full.t[0], last = full.t[full.t.length - 1];
+    // Showing (nearly) the whole window, or all of its data: the thinned series is right.
+    if (max - min >= span * 0.95 || (min <= first && max >= last)) {
       if (state.d !== full) { use(full); u.setData(aligned(full), false); u.setScale("x", { min: min, max: max }); }
       state.fetched = null;
       return;
@@ -172,7 +187,7 @@
       series: series,
       legend: { live: false },
       cursor: { drag: { x: true, y: false, setScale: true } },
-      axes: [{}, { label: "price", size: 70 }],
+      axes: [{ values: timeLabels, space: 70 }, { label: "price", size: 70 }],
       hooks: {
         drawClear: [function (u) {
           u.ctx.save();

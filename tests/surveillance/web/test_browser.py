@@ -8,6 +8,7 @@ machine without Chromium skips these tests; in CI (``CI=true``) they must run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -41,14 +42,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def server(web_env: Any) -> Iterator[str]:
-    """The app served by uvicorn in a thread on a loopback port; yields its base URL."""
+@contextlib.contextmanager
+def _serve(app: Any) -> Iterator[str]:
+    """Run ``app`` under uvicorn in a thread on a free loopback port; yield its base URL."""
     import uvicorn
 
-    from surveillance.web import create_app
-
-    app = create_app(web_env.settings, https_only=False)
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -58,10 +56,32 @@ def server(web_env: Any) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
-    app.state.cases.dispose()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+        app.state.cases.dispose()
+
+
+@pytest.fixture
+def server(web_env: Any) -> Iterator[str]:
+    """The app served over the test's lake and case store; yields its base URL."""
+    from surveillance.web import create_app
+
+    with _serve(create_app(web_env.settings, https_only=False)) as base:
+        yield base
+
+
+@pytest.fixture
+def thin_server(web_env: Any) -> Iterator[str]:
+    """The app with an hour of margin and at most 100 points: every replay is thinned."""
+    from surveillance.web import create_app
+    from surveillance.web.config import WebConfig
+
+    config = WebConfig(replay_margin_seconds=3600, replay_max_points=100)
+    with _serve(create_app(web_env.settings, config=config, https_only=False)) as base:
+        yield base
 
 
 @pytest.fixture
@@ -176,3 +196,22 @@ def test_reviewer_reads_but_cannot_change(server: str, browser: Any, h: Any) -> 
 
     page.goto(f"{server}/dashboard?date_from=2026-03-02&date_to=2026-03-02")
     page.screenshot(path=str(ARTIFACTS / "6-dashboard.png"), full_page=True)
+
+
+def test_zooming_a_thinned_replay_fetches_full_detail(
+    thin_server: str, browser: Any, h: Any
+) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    _sign_in(page, thin_server, "ana")
+    page.goto(f"{thin_server}/cases/{h.case_id(HIGH)}")
+    chart = page.locator("#replay")
+    page.wait_for_selector("#replay[data-detail='thinned']", timeout=15_000)
+    thinned_points = int(chart.get_attribute("data-book-points") or 0)
+    page.click("#replay-zoom-flag")
+    page.wait_for_selector("#replay[data-detail='zoomed']", timeout=15_000)
+    assert "every update of the zoomed span" in page.locator("#replay-note").inner_text()
+    zoomed_points = int(chart.get_attribute("data-book-points") or 0)
+    assert zoomed_points > 0 and zoomed_points != thinned_points
+    page.screenshot(path=str(ARTIFACTS / "7-zoomed-detail.png"), full_page=False)
+    page.click("#replay-reset")
+    page.wait_for_selector("#replay[data-detail='thinned']", timeout=15_000)
