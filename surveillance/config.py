@@ -29,6 +29,7 @@ CONFIG_VERSION = 1
 #: Section name -> "module:Model" of the Pydantic model that validates it.
 SECTIONS: dict[str, str] = {
     # one line per section; keep sorted
+    "anomaly": "models.anomaly.config:AnomalyConfig",
     "book": "surveillance.book.config:BookConfig",
     "cases": "surveillance.cases.config:CasesConfig",
     "evidence": "surveillance.evidence.config:EvidenceConfig",

@@ -1,0 +1,1 @@
+"""Anomaly models: behaviour against own history, time of day and peers."""
