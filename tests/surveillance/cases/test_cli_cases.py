@@ -209,3 +209,28 @@ def test_audit_list_shows_a_cases_entries(cli: Run, lake_alerts: None) -> None:
     case_id = str(_cases(cli)["items"][0]["id"])
     result = cli("audit", "list", "--case", case_id, "--user", "rex", "--format", "json")
     assert json.loads(result.stdout)[0]["action"] == "case.created"
+
+
+def test_show_as_a_table_has_alerts_and_history(cli: Run, lake_alerts: None) -> None:
+    cli("cases", "ingest-alerts", "--date", "2026-03-02")
+    case_id = str(_cases(cli, "--severity", "HIGH")["items"][0]["id"])
+    result = cli("cases", "show", case_id, "--user", "rex")
+    assert all(title in result.stdout for title in (f"case {case_id}", "alerts", "history"))
+
+
+def test_a_supervisor_rejects_a_proposed_closure(cli: Run, lake_alerts: None) -> None:
+    cli("cases", "ingest-alerts", "--date", "2026-03-02")
+    case_id = str(_cases(cli, "--severity", "HIGH")["items"][0]["id"])
+    cli("cases", "assign", case_id, "--to", "ana", "--user", "ana")
+    cli("cases", "close", case_id, "--disposition", "FALSE_POSITIVE",
+        "--rationale", "client order arrived later", "--user", "ana")  # fmt: skip
+    result = cli("cases", "reject", case_id, "--reason", "check the second fill", "--user", "sue")
+    assert result.exit_code == 0 and f"case {case_id}: IN_REVIEW, assigned to ana" in result.stdout
+
+
+def test_a_supervisor_unassigns_a_case(cli: Run, lake_alerts: None) -> None:
+    cli("cases", "ingest-alerts", "--date", "2026-03-02")
+    case_id = str(_cases(cli, "--severity", "LOW")["items"][0]["id"])
+    cli("cases", "assign", case_id, "--to", "ana", "--user", "sue")
+    cli("cases", "assign", case_id, "--unassign", "--user", "sue")
+    assert _cases(cli, "--assignee", "-", "--severity", "LOW")["total"] == 1
