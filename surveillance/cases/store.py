@@ -41,6 +41,7 @@ from surveillance.cases.config import CasesConfig
 from surveillance.cases.db import (
     current_revision,
     head_revision,
+    known_revision,
     make_engine,
     normalise_url,
     read_session,
@@ -181,6 +182,12 @@ class CaseStore:
         self.engine = make_engine(self.db_url)
         revision = current_revision(self.engine)
         if revision != head_revision():
+            if revision is not None and not known_revision(revision):
+                raise InputError(
+                    f"case store {self.engine.url!r} is at schema {revision}, which this "
+                    f"version of mmsurv does not know (its newest is {head_revision()}): the "
+                    "database was migrated by a newer release; upgrade mm-surveillance"
+                )
             if not migrate:
                 raise InputError(
                     f"case store {self.engine.url!r} is at schema {revision or 'empty'}, this "

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -14,6 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from surveillance.cases import CaseStore, upgrade
 from surveillance.cases.db import current_revision, downgrade, head_revision, make_engine
 from surveillance.cases.models import Base
+from surveillance.errors import InputError
 
 TABLES = {"alembic_version", "alerts", "audit_entries", "audit_head", "cases", "comments", "users"}
 
@@ -78,3 +80,10 @@ def test_a_new_sqlite_store_is_readable_by_its_owner_only(tmp_path: Path) -> Non
     path = tmp_path / "private.db"
     CaseStore(f"sqlite:///{path}").dispose()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_database_from_a_newer_release_is_refused(db_url: str) -> None:
+    with CaseStore(db_url) as store, store.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999_future'")
+    with pytest.raises(InputError, match="9999_future, which this version of mmsurv does not"):
+        CaseStore(db_url)
