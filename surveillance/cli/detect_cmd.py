@@ -169,7 +169,7 @@ def register(app: typer.Typer) -> None:
         config: ConfigOption = None,
         fmt: FormatOption = OutputFormat.table,
     ) -> None:
-        """Ingest, rebuild the book and detect for one day, without Airflow.
+        """Ingest, rebuild the book, detect and create cases for one day, without Airflow.
 
         Exit code 3 when the landing day has no ``_SUCCESS`` marker yet.
         """
@@ -179,7 +179,7 @@ def register(app: typer.Typer) -> None:
 
 
 def run_day(settings: Settings, day: dt.date, fmt: OutputFormat = OutputFormat.table) -> None:
-    """The one-day pipeline the ``run`` command performs (ingest, book, detect)."""
+    """The one-day pipeline the ``run`` command performs (ingest, book, detect, cases)."""
     from surveillance.detect import detect_day
 
     typer.echo(f"ingest {day.isoformat()} from {settings.landing_uri}", err=True)
@@ -188,7 +188,12 @@ def run_day(settings: Settings, day: dt.date, fmt: OutputFormat = OutputFormat.t
     _run_stage("surveillance.book", "build_book", settings, day)
     typer.echo("detect", err=True)
     result = detect_day(settings, day)
+    typer.echo(f"cases ({settings.db_url})", err=True)
+    cases = _run_stage("surveillance.cases", "create_cases", settings, day)
     _print_detect(result, fmt)
+    summary = cases.summary() if hasattr(cases, "summary") else {}
+    if summary and fmt is OutputFormat.table:
+        emit([summary], fmt, title="Cases")
 
 
 def _print_detect(result: Any, fmt: OutputFormat) -> None:

@@ -143,3 +143,14 @@ def test_cli_export_before_detect_is_bad_input(mmsurv: Callable[..., Any], tmp_p
         "alerts", "export", "--date", "2026-03-02", "--out", tmp_path / "a.csv", "--lake", tmp_path
     )
     assert result.exit_code == 2 and "mmsurv detect" in result.stderr
+
+
+def test_cli_run_without_the_export_marker_is_not_ready(
+    mmsurv: Callable[..., Any], tmp_path: Path
+) -> None:
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    result = mmsurv(
+        "run", "--date", "2026-03-02", "--landing", landing, "--lake", tmp_path / "lake"
+    )
+    assert result.exit_code == 3, result.stderr
