@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -54,8 +54,12 @@ def to_ns(values: pd.Series | pd.Index) -> np.ndarray:
     return out
 
 
-def from_ns(values: np.ndarray | int) -> pd.DatetimeIndex | pd.Timestamp:
-    """Inverse of :func:`to_ns` for arrays or a single value."""
+@overload
+def from_ns(values: int | np.integer) -> pd.Timestamp: ...
+@overload
+def from_ns(values: np.ndarray) -> pd.DatetimeIndex: ...
+def from_ns(values: np.ndarray | int | np.integer) -> pd.DatetimeIndex | pd.Timestamp:
+    """Inverse of :func:`to_ns`: one UTC timestamp for a scalar, an index for an array."""
     if np.ndim(values) == 0:
         return pd.Timestamp(int(values), unit="ns", tz="UTC")
     return pd.DatetimeIndex(np.asarray(values, dtype="datetime64[ns]"), tz="UTC")
