@@ -219,6 +219,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(deps.NotSignedIn)
     async def _not_signed_in(request: Request, exc: deps.NotSignedIn) -> Response:
         if request.method == "GET" and not _wants_json(request):
+            if exc.message != deps.NotSignedIn().message:
+                deps.flash(request, "error", exc.message)  # why the session ended
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             login = request.url_for("login_form").path
             return RedirectResponse(f"{login}?{urlencode({'next': target})}", 303)

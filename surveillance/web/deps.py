@@ -33,6 +33,10 @@ _SEEN_KEY = "seen"
 _FLASH_KEY = "flash"
 
 
+#: Wall clock of session lifetimes (tests move it; cookie signing keeps the real one).
+clock = time.time
+
+
 class NotSignedIn(Exception):
     """No valid session: the page redirects to sign-in, a form post is refused."""
 
@@ -100,7 +104,7 @@ WebDep = Annotated[WebConfig, Depends(web_settings)]
 def sign_in(request: Request, username: str) -> None:
     """Start a fresh session for ``username`` (a new CSRF token: no fixation)."""
     request.session.clear()
-    now = time.time()
+    now = clock()
     request.session.update(
         {_USER_KEY: username, _ISSUED_KEY: now, _SEEN_KEY: now, CSRF_SESSION_KEY: new_csrf_token()}
     )
@@ -121,7 +125,7 @@ def current_user(request: Request, cases: StoreDep, web: WebDep) -> store.UserVi
     username = session.get(_USER_KEY)
     if not isinstance(username, str):
         raise NotSignedIn()
-    now = time.time()
+    now = clock()
     issued = float(session.get(_ISSUED_KEY, 0))
     seen = float(session.get(_SEEN_KEY, 0))
     if now - issued > web.session_max_hours * 3600:

@@ -441,7 +441,7 @@ def client_for(app: object) -> Iterator[Callable[[str | None], TestClient]]:
         if username is not None:
             from surveillance.web.app import SESSION_COOKIE
 
-            client.cookies.set(SESSION_COOKIE, _SESSIONS[username])
+            client.cookies.set(SESSION_COOKIE, _SESSIONS[username], domain="testserver.local")
         return client
 
     yield make

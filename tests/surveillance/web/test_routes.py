@@ -572,3 +572,26 @@ def test_long_window_is_thinned_and_a_zoomed_span_comes_at_full_detail(
     assert zoomed["range"] == [flag[0], flag[1]] and zoomed["full_range"] == whole["full_range"]
     assert all(flag[0] <= t <= flag[1] for t in zoomed["t"])
     assert zoomed["windows"] == [[flag[0], flag[1]]]
+
+
+def test_idle_session_ends_with_a_message(
+    client_for: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from surveillance.web import deps
+
+    client = client_for("ana")
+    monkeypatch.setattr(deps, "clock", lambda: time.time() + 31 * 60)
+    response = client.get("/cases")
+    monkeypatch.setattr(deps, "clock", time.time)
+    assert response.status_code == 303
+    assert "signed out after a period of inactivity" in client.get("/login").text
+
+
+def test_replay_of_a_symbol_without_market_data_says_what_is_missing(
+    client_for: Client, h: Any
+) -> None:
+    data = client_for("ana").get(f"/cases/{h.case_id('PT_PRIORITY_BREACH')}/replay.json").json()
+    assert data["t"] == []
+    assert "No book states for ETH-USDT on 2026-03-02: run `mmsurv book`" in data["message"]
