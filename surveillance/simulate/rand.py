@@ -16,6 +16,10 @@ from collections.abc import Sequence
 import numpy as np
 
 _BLOCK = 8192
+# Gateway-to-engine latency: log-normal body with rare millisecond spikes.
+LATENCY_MEDIAN_NS = 350_000.0
+LATENCY_MIN_NS = 30_000.0
+LATENCY_SPIKE_P = 0.015
 
 
 class Rand:
@@ -27,6 +31,21 @@ class Rand:
         self._ui = 0
         self._n: list[float] = []
         self._ni = 0
+        self._lat: list[int] = []
+        self._li = 0
+
+    def latency(self) -> int:
+        """One gateway-to-engine latency in ns (see :func:`market.latency_ns`)."""
+        i = self._li
+        if i >= len(self._lat):
+            g = self.gen
+            spike = g.random(_BLOCK) < LATENCY_SPIKE_P
+            body = np.maximum(LATENCY_MIN_NS, g.lognormal(math.log(LATENCY_MEDIAN_NS), 0.4, _BLOCK))
+            spikes = g.uniform(1.0e6, 6.0e6, _BLOCK)
+            self._lat = np.where(spike, spikes, body).astype(np.int64).tolist()
+            i = 0
+        self._li = i + 1
+        return self._lat[i]
 
     def u(self) -> float:
         """A uniform draw in [0, 1)."""
