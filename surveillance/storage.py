@@ -280,12 +280,17 @@ def read_table(
 
 
 def iter_batches(
-    uri: str, columns: Sequence[str] | None = None, *, batch_rows: int = 262_144
+    uri: str,
+    columns: Sequence[str] | None = None,
+    *,
+    batch_rows: int = 262_144,
+    dictionary: Sequence[str] | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Stream a Parquet file, or every Parquet file below a partition folder, in batches.
 
     Files are read in name order and each file batch by batch, so memory holds one
-    batch, not the partition: for stages that replay a day in order.
+    batch, not the partition: for stages that replay a day in order. ``dictionary``
+    names string columns to read dictionary-encoded, as for :func:`read_table`.
 
     Raises
     ------
@@ -311,7 +316,9 @@ def iter_batches(
     for file in files:
         try:
             with fs.open(file, "rb") as handle:
-                reader = pq.ParquetFile(handle)
+                reader = pq.ParquetFile(
+                    handle, read_dictionary=list(dictionary) if dictionary else None
+                )
                 if columns:
                     missing = [c for c in columns if c not in reader.schema_arrow.names]
                     if missing:

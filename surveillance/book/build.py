@@ -4,21 +4,31 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from surveillance import storage
 from surveillance.book.config import BookConfig
 from surveillance.book.engine import (
+    DICTIONARY_COLUMNS,
     REPLAY_COLUMNS,
     BookReplayer,
     ReplayParams,
     SymbolBook,
     level_ticks,
 )
-from surveillance.book.schema import Findings, Queue, Top
+from surveillance.book.schema import (
+    BOOK_KINDS,
+    Findings,
+    Queue,
+    Top,
+    queue_schema,
+    top_schema,
+)
 from surveillance.config import Config, load_config
 from surveillance.contract import Accounts, Instruments, Orders, Role
 from surveillance.days import parse_day
@@ -163,14 +173,34 @@ def build_book(
     )
 
 
-def replay_partition(uri: str, params: ReplayParams, *, chunk_rows: int) -> SymbolBook:
-    """Stream one curated orders partition through the replay and return its outputs."""
+def replay_partition(
+    uri: str,
+    params: ReplayParams,
+    *,
+    chunk_rows: int,
+    top_sink: Callable[[pa.RecordBatch], object] | None = None,
+    queue_sink: Callable[[pa.RecordBatch], object] | None = None,
+) -> SymbolBook:
+    """Stream one curated orders partition through the replay and return its outputs.
+
+    Two passes over the partition, both in chunks: the first reads only ``price``
+    to find the day's distinct price levels, the second replays. With sinks, the
+    ``top`` and ``queue`` batches go to them as they are made (see
+    :class:`~surveillance.book.engine.BookReplayer`).
+    """
     prices = (
         batch.column(0)
         for batch in storage.iter_batches(uri, [Orders.price], batch_rows=chunk_rows)
     )
-    replayer = BookReplayer(params, level_ticks(prices, params.tick_size))
-    for batch in storage.iter_batches(uri, REPLAY_COLUMNS, batch_rows=chunk_rows):
+    replayer = BookReplayer(
+        params,
+        level_ticks(prices, params.tick_size),
+        top_sink=top_sink,
+        queue_sink=queue_sink,
+    )
+    for batch in storage.iter_batches(
+        uri, REPLAY_COLUMNS, batch_rows=chunk_rows, dictionary=DICTIONARY_COLUMNS
+    ):
         replayer.feed(batch, source=uri)
     return replayer.finish()
 
@@ -178,23 +208,36 @@ def replay_partition(uri: str, params: ReplayParams, *, chunk_rows: int) -> Symb
 def build_symbol(
     lake: Lake, day: dt.date, params: ReplayParams, *, chunk_rows: int
 ) -> SymbolResult:
-    """Replay one symbol's day and replace its three book partitions."""
+    """Replay one symbol's day and replace its three book partitions.
+
+    ``top`` and ``queue`` are written row group by row group while the replay runs,
+    into staging folders swapped in only when the whole symbol succeeded.
+    """
     started = time.perf_counter()
-    book = replay_partition(
-        lake.curated(Orders.name, day, params.symbol), params, chunk_rows=chunk_rows
-    )
-    paths = {}
-    for kind, table in (
-        (Top.name, book.top),
-        (Queue.name, book.queue),
-        (Findings.name, book.findings),
+    paths = {kind: lake.book(kind, day, params.symbol) for kind in BOOK_KINDS}
+    with (
+        storage.replace_partition(paths[Top.name]) as top_stage,
+        storage.replace_partition(paths[Queue.name]) as queue_stage,
+        storage.table_writer(
+            storage.join(top_stage, storage.PART_FILE), top_schema(params.depth_bps)
+        ) as top_writer,
+        storage.table_writer(
+            storage.join(queue_stage, storage.PART_FILE), queue_schema()
+        ) as queue_writer,
     ):
-        paths[kind] = storage.write_partition(table, lake.book(kind, day, params.symbol))
+        book = replay_partition(
+            lake.curated(Orders.name, day, params.symbol),
+            params,
+            chunk_rows=chunk_rows,
+            top_sink=top_writer.write_batch,
+            queue_sink=queue_writer.write_batch,
+        )
+    storage.write_partition(book.findings, paths[Findings.name])
     return SymbolResult(
         symbol=params.symbol,
         events=book.events,
-        top_rows=book.top.num_rows,
-        queue_rows=book.queue.num_rows,
+        top_rows=book.top_rows,
+        queue_rows=book.queue_rows,
         findings=book.finding_counts(),
         paths=paths,
         seconds=time.perf_counter() - started,

@@ -12,8 +12,10 @@ length of the day. No Python code runs per event.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +35,16 @@ from surveillance.book.schema import (
 )
 from surveillance.contract import EventType, Liquidity, Orders, OrderType, Side, TimeInForce
 from surveillance.errors import InputError
+
+#: Low-cardinality string columns read dictionary-encoded (no per-row strings built).
+DICTIONARY_COLUMNS: tuple[str, ...] = (
+    Orders.account_id,
+    Orders.event_type,
+    Orders.side,
+    Orders.order_type,
+    Orders.time_in_force,
+    Orders.liquidity,
+)
 
 #: Journal columns the replay reads.
 REPLAY_COLUMNS: tuple[str, ...] = (
@@ -61,6 +73,7 @@ _LIQUIDITY = pa.array([Liquidity.MAKER.value, Liquidity.TAKER.value])
 _NS = pa.timestamp("ns", tz="UTC")
 
 
+@functools.lru_cache(maxsize=64)
 def grid_decimals(step: float) -> int:
     """Decimals that represent multiples of ``step`` exactly (e.g. 2 for 0.01, 0 for 5)."""
     for d in range(13):
@@ -71,12 +84,15 @@ def grid_decimals(step: float) -> int:
 
 
 def to_units(counts: np.ndarray, step: float) -> np.ndarray:
-    """Integer ticks or lots as prices or quantities, rounded to the grid's decimals.
+    """Integer ticks or lots as prices or quantities: the nearest float to the decimal.
 
-    ``6000001`` ticks of ``0.01`` is ``60000.01``, the same float the journal holds
-    for that decimal, not ``60000.010000000002``.
+    With ``step = k / 10**d`` exactly, ``counts * k`` is an exact integer and one
+    division by ``10**d`` rounds once, so ``6000001`` ticks of ``0.01`` is the float
+    of ``60000.01`` the journal holds, not ``60000.010000000002``.
     """
-    return np.round(counts.astype(np.float64) * step, grid_decimals(step))
+    d = grid_decimals(step)
+    k = round(step * 10**d)
+    return (np.asarray(counts, dtype=np.int64) * k) / float(10**d)
 
 
 def to_counts(values: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
@@ -118,12 +134,19 @@ class ReplayParams:
 
 @dataclass
 class SymbolBook:
-    """The three outputs of one symbol's replay, and how many events it applied."""
+    """The outputs of one symbol's replay, and how many events it applied.
+
+    ``top`` and ``queue`` are empty when they were streamed to sinks instead of
+    kept (see :class:`BookReplayer`); ``top_rows`` and ``queue_rows`` count them
+    either way.
+    """
 
     top: pa.Table
     queue: pa.Table
     findings: pa.Table
     events: int
+    top_rows: int = 0
+    queue_rows: int = 0
 
     def finding_counts(self) -> dict[str, int]:
         """Findings per kind (kinds with none left out)."""
@@ -147,16 +170,31 @@ def level_ticks(prices: Iterable[pa.Array | pa.ChunkedArray], tick_size: float) 
 
 
 def _floats(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    return np.asarray(
-        pc.fill_null(array.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False),
-        dtype=np.float64,
-    )
+    """A float column as NumPy, nulls as NaN."""
+    if array.type != pa.float64():
+        array = array.cast(pa.float64())
+    return np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _indices(array: pa.Array) -> np.ndarray:
+    """The integer codes of a dictionary array, -1 for null."""
+    if array.null_count:
+        array = pc.fill_null(array, -1)
+    return np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _codes(array: pa.Array | pa.ChunkedArray, values: pa.Array) -> np.ndarray:
-    """Index of each string in ``values``; -1 for null or unknown."""
+    """Index of each string in ``values``; -1 for null or unknown.
+
+    A dictionary-encoded column is mapped through its (small) dictionary.
+    """
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if isinstance(array, pa.DictionaryArray):
+        mapping = np.append(_codes(array.dictionary, values), -1)
+        return mapping[_indices(array.indices)]
     idx = pc.index_in(array, value_set=values)
-    return np.asarray(pc.fill_null(idx, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return _indices(idx)
 
 
 def _strings(array: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -190,9 +228,26 @@ class BookReplayer:
     ticks
         Sorted distinct ticks of every limit price the journal holds (see
         :func:`level_ticks`); a price not among them is an error.
+    top_sink, queue_sink
+        Called with each batch of ``top`` or ``queue`` rows as soon as it is made
+        (for example a Parquet writer's ``write_batch``), so that a long day's
+        outputs never sit in memory; without a sink the batches are kept and
+        :meth:`finish` returns them as tables. Findings are always kept: they are
+        few, and :meth:`finish` orders them by seq.
     """
 
-    def __init__(self, params: ReplayParams, ticks: np.ndarray) -> None:
+    def __init__(
+        self,
+        params: ReplayParams,
+        ticks: np.ndarray,
+        *,
+        top_sink: Callable[[pa.RecordBatch], object] | None = None,
+        queue_sink: Callable[[pa.RecordBatch], object] | None = None,
+    ) -> None:
+        self.top_sink = top_sink
+        self.queue_sink = queue_sink
+        self.top_rows = 0
+        self.queue_rows = 0
         self.params = params
         self.ticks = np.ascontiguousarray(ticks, dtype=np.int64)
         self.bps = np.asarray(params.depth_bps, dtype=np.int64)
@@ -210,9 +265,11 @@ class BookReplayer:
         self.acct_amm = np.zeros(0, dtype=np.int64)
         self.last_seq: int | None = None
         self.events = 0
+        #: Seconds spent inside the compiled loop (the rest is Arrow conversion and I/O).
+        self.replay_seconds = 0.0
         rows = max(params.buffer_rows, 16)
         self.buf = _Buffers(
-            top=np.zeros((rows, rp.n_top_fields(k)), dtype=np.int64),
+            top=np.zeros((rp.n_top_fields(k), rows), dtype=np.int64),
             queue=np.zeros((rows, rp.N_Q_FIELDS), dtype=np.int64),
             ahead=np.zeros((max(rows, 4 * params.max_ahead + 1), rp.N_A_FIELDS), dtype=np.int64),
             findings=np.zeros((rows, rp.N_F_FIELDS), dtype=np.int64),
@@ -257,7 +314,9 @@ class BookReplayer:
         self.free = np.concatenate([self.free, lookup_slots[~live]])
 
     def _account_codes(self, accounts: pa.Array) -> np.ndarray:
-        encoded = pc.dictionary_encode(accounts)
+        encoded = (
+            accounts if isinstance(accounts, pa.DictionaryArray) else pc.dictionary_encode(accounts)
+        )
         uniques = _strings(encoded.dictionary)
         pos = _codes(uniques, self.accounts)
         new = pos < 0
@@ -330,7 +389,9 @@ class BookReplayer:
                 )
             e_level[limit_priced] = lvl
         order_ids = _strings(batch.column(Orders.order_id))
-        accounts = _strings(batch.column(Orders.account_id))
+        accounts = batch.column(Orders.account_id)
+        if not isinstance(accounts, pa.DictionaryArray):
+            accounts = _strings(accounts)
         e_slot, lookup_ids, lookup_slots = self._slots_for(order_ids)
         e_acct = self._account_codes(accounts)
         off_grid = off_p | off_fp | off_q | off_l | off_fq
@@ -341,6 +402,7 @@ class BookReplayer:
         start = 0
         n = len(seq)
         while start < n:
+            began = time.perf_counter()
             start, nt, nq, na, nf = rp.replay(
                 start,
                 e_type,
@@ -371,6 +433,7 @@ class BookReplayer:
                 self.buf.ahead,
                 self.buf.findings,
             )
+            self.replay_seconds += time.perf_counter() - began
             self._flush(ctx, nt, nq, na, nf)
         self._retire(lookup_ids, lookup_slots)
         self.events += n
@@ -393,24 +456,38 @@ class BookReplayer:
     # -- outputs ---------------------------------------------------------------------
 
     def _flush(self, ctx: _Chunk, nt: int, nq: int, na: int, nf: int) -> None:
+        # Copies: Arrow wraps contiguous NumPy memory without copying, and the
+        # buffers are overwritten by the next call of the loop.
         if nt:
-            self.pieces.top.append(self._top_batch(ctx, self.buf.top[:nt]))
+            top = self._top_batch(ctx, self.buf.top[:, :nt].copy().T)
+            self.top_rows += nt
+            if self.top_sink is not None:
+                self.top_sink(top)
+            else:
+                self.pieces.top.append(top)
         if nq:
-            self.pieces.queue.append(
-                self._queue_batch(ctx, self.buf.queue[:nq], self.buf.ahead[:na])
-            )
+            queue = self._queue_batch(ctx, self.buf.queue[:nq].copy(), self.buf.ahead[:na].copy())
+            self.queue_rows += nq
+            if self.queue_sink is not None:
+                self.queue_sink(queue)
+            else:
+                self.pieces.queue.append(queue)
         if nf:
-            self.pieces.findings.append(self._findings_batch(ctx, self.buf.findings[:nf]))
+            self.pieces.findings.append(self._findings_batch(ctx, self.buf.findings[:nf].copy()))
 
     def _price(self, ticks: np.ndarray) -> pa.Array:
         missing = ticks == rp.NA
+        if not missing.any():
+            return pa.array(to_units(ticks, self.params.tick_size), pa.float64())
         values = to_units(np.where(missing, 0, ticks), self.params.tick_size)
         return pa.array(values, pa.float64(), mask=missing)
 
     def _qty(self, lots: np.ndarray) -> pa.Array:
         missing = lots == rp.NA
+        if not missing.any():
+            return pa.array(to_units(lots, self.params.lot_size), pa.float64())
         values = to_units(np.where(missing, 0, lots), self.params.lot_size)
-        return pa.array(values, pa.float64(), mask=missing if missing.any() else None)
+        return pa.array(values, pa.float64(), mask=missing)
 
     def _symbol_col(self, n: int) -> pa.Array:
         return self._symbol.take(pa.array(np.zeros(n, dtype=np.int32)))
@@ -664,7 +741,14 @@ class BookReplayer:
             )
             order = np.lexsort((np.arange(len(seq)), is_loop, seq))
             findings = findings.take(pa.array(order))
-        return SymbolBook(top=top, queue=queue, findings=findings, events=self.events)
+        return SymbolBook(
+            top=top,
+            queue=queue,
+            findings=findings,
+            events=self.events,
+            top_rows=self.top_rows,
+            queue_rows=self.queue_rows,
+        )
 
 
 @dataclass

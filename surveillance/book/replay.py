@@ -433,11 +433,12 @@ def replay(
     nq = 0
     na = 0
     nf = 0
-    cap_t = top_out.shape[0]
+    cap_t = top_out.shape[1]
     cap_q = q_out.shape[0]
     cap_a = a_out.shape[0]
     cap_f = f_out.shape[0]
-    width = top_out.shape[1]
+    width = top_out.shape[0]  # column-major: one contiguous row per output column
+    cur_row = np.empty(width, dtype=np.int64)
     i = start
     while i < n:
         if (
@@ -600,7 +601,7 @@ def replay(
         else:
             sc[SC_CROSSED] = 0
         changed = False
-        row = top_out[nt]
+        row = cur_row
         if bb >= 0:
             row[T_BID] = lv_ticks[bb]
             row[T_BIDQ] = lv[0, bb, L_QTY]
@@ -647,9 +648,10 @@ def replay(
                 changed = True
                 break
         if changed:
-            row[T_EV] = i
+            top_out[T_EV, nt] = i
             for f in range(1, width):
                 prev[f] = row[f]
+                top_out[f, nt] = row[f]
             nt += 1
         i += 1
     return i, nt, nq, na, nf
