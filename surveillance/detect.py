@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from features.data import SymbolDay, load_symbol_day
+from models.anomaly.score import score_baseline, score_iforest, score_peer, unavailable
 from models.rules.base import RuleDetector, finish_alerts
 from models.rules.config import RulesConfig
 from models.rules.registry import RULES
@@ -50,6 +51,15 @@ AnomalyScorer = Callable[[Settings, Config, SymbolDay], pd.DataFrame]
 #: detect runs every entry after the rules, on the same loaded data.
 ANOMALY_SCORERS: dict[str, AnomalyScorer] = {}
 
+#: Optional, per scorer: why it cannot score today (no model registered, disabled),
+#: or None when it can. detect lists the reasons in its summary's ``skipped``.
+ANOMALY_READY: dict[str, Callable[[Settings, Config], str | None]] = {}
+
+ANOMALY_SCORERS["baseline"] = score_baseline
+ANOMALY_SCORERS["peer"] = score_peer
+ANOMALY_SCORERS["iforest"] = score_iforest
+ANOMALY_READY.update({name: unavailable(name) for name in ("baseline", "peer", "iforest")})
+
 
 @dataclass
 class DetectResult:
@@ -74,6 +84,7 @@ class DetectResult:
             "alerts_uri": self.alerts_uri,
             "features_written": self.features_written,
             "seconds": round(self.seconds, 2),
+            "skipped": list(self.skipped),
         }
 
 
@@ -188,6 +199,11 @@ def detect_day(
             f"(expected {lake.book('top', day, missing_book[0])}); "
             f"run `mmsurv book --date {day.isoformat()}` first"
         )
+    skipped = []
+    for name, ready in ANOMALY_READY.items():
+        reason = ready(settings, cfg) if name in ANOMALY_SCORERS else None
+        if reason:
+            skipped.append(f"anomaly:{name}: {reason}")
     per_symbol: dict[str, pd.DataFrame] = {}
     written = 0
     for symbol in chosen:
@@ -217,6 +233,7 @@ def detect_day(
         alerts_uri=uri,
         features_written=written,
         seconds=time.perf_counter() - started,
+        skipped=skipped,
     )
 
 

@@ -68,7 +68,7 @@ def _robust_centre_scale(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_contamination(value: Any) -> float:
-    if not isinstance(value, Real) or isinstance(value, bool) or not (0.0 < value <= 0.5):
+    if not isinstance(value, Real) or isinstance(value, bool) or not (0.0 < float(value) <= 0.5):
         raise ValueError(
             f"contamination must be a float in (0, 0.5], the share of training rows "
             f"called outliers; found {value!r}"
@@ -121,7 +121,7 @@ class _RobustScorer(OutlierMixin, BaseEstimator):
     def _validate_params(self) -> None:
         _check_contamination(self.contamination)
         _check_positive_int("top_k", self.top_k)
-        if not isinstance(self.clip, Real) or not self.clip > 0:
+        if not isinstance(self.clip, Real) or not float(self.clip) > 0:
             raise ValueError(f"clip must be a positive number of robust SDs, found {self.clip!r}")
 
     def _calibrate(self, X: np.ndarray) -> None:
@@ -350,6 +350,8 @@ class BehaviourIsolationForest(_RobustScorer):
     offset_ : float
     n_features_in_ : int
     """
+
+    forest_: IsolationForest
 
     def __init__(
         self,

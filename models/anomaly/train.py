@@ -1,0 +1,288 @@
+"""Training: fit every anomaly model on a window of days, calibrate it, register it.
+
+:func:`train_models` is the stage function (the CLI, the demo and the weekly
+retraining DAG call it). For each model and symbol it:
+
+1. builds the affiliated market maker's bucket vectors for every day of the window
+   (:func:`features.behaviour.bucket_vectors`);
+2. scores each training day **out of sample**: the estimator is fitted on the other
+   days and scores the left-out one (with a one-day window it can only score in
+   sample, and the card says so);
+3. calibrates the day threshold: a day's score is the mean decision value of its
+   ``tail_buckets`` most unusual buckets; ``pseudo_days`` days are resampled from
+   hour-long blocks of the out-of-sample bucket scores, and the threshold is their
+   ``target_false_alert_rate`` quantile, so a clean day alerts with about that
+   probability;
+4. fits the final estimator on the whole window and registers it with its model
+   card (:mod:`models.anomaly.registry`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.behaviour import bucket_vectors
+from features.data import load_symbol_day
+from models.anomaly.config import AnomalyConfig
+from models.anomaly.registry import TrainedModel, library_versions, save
+from models.anomaly.vectors import MODEL_HELP, feature_list, make_estimator, model_input
+from surveillance.config import Config, load_config
+from surveillance.contract import Accounts, Instruments, Orders, Trades
+from surveillance.days import day_range
+from surveillance.errors import InputError
+from surveillance.settings import Settings
+from surveillance.storage import Lake, exists, filesystem, read_bytes
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    """What one training run registered."""
+
+    first: dt.date
+    last: dt.date
+    days: list[dt.date]
+    symbols: list[str]
+    cards: list[dict[str, Any]]
+    skipped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able summary (for the CLI, the demo and the retraining DAG)."""
+        return {
+            "from": self.first.isoformat(),
+            "to": self.last.isoformat(),
+            "days": [d.isoformat() for d in self.days],
+            "symbols": list(self.symbols),
+            "models": [
+                {
+                    "model": c["model"],
+                    "version": c["version"],
+                    "uri": c["uri"],
+                    "symbols": sorted(c["validation"]),
+                    "thresholds": {s: v["day_threshold"] for s, v in c["validation"].items()},
+                }
+                for c in self.cards
+            ],
+            "skipped": list(self.skipped),
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def tail_mean(decisions: np.ndarray, k: int) -> float:
+    """Mean of the ``k`` lowest decision values (all of them when fewer): a day's score."""
+    d = np.sort(np.asarray(decisions, dtype=float))
+    d = d[np.isfinite(d)]
+    if len(d) == 0:
+        return float("nan")
+    return float(d[: max(1, min(k, len(d)))].mean())
+
+
+def _fingerprint(lake: Lake, days: list[dt.date], symbols: dict[dt.date, list[str]]) -> str:
+    """SHA-256 over the bytes of every input partition (curated data and book outputs)."""
+    digest = hashlib.sha256()
+    for day in days:
+        uris = [lake.curated(Accounts.name, day), lake.curated(Instruments.name, day)]
+        for symbol in symbols.get(day, []):
+            uris += [
+                lake.curated(Orders.name, day, symbol),
+                lake.curated(Trades.name, day, symbol),
+                lake.book("top", day, symbol),
+                lake.book("queue", day, symbol),
+            ]
+        for uri in uris:
+            if not exists(uri):
+                continue
+            fs, path = filesystem(uri)
+            files = sorted(fs.find(path)) if fs.isdir(path) else [path]
+            for f in files:
+                digest.update(str(f).rsplit("/lake/", 1)[-1].encode())
+                digest.update(hashlib.sha256(read_bytes(str(f))).digest())
+    return digest.hexdigest()
+
+
+def training_vectors(
+    settings: Settings, days: list[dt.date], bucket_s: int
+) -> tuple[pd.DataFrame, dict[dt.date, list[str]]]:
+    """Bucket vectors of every market maker, symbol and day of ``days`` that has data.
+
+    Raises
+    ------
+    InputError
+        If a day has curated orders but no book outputs for a symbol.
+    """
+    lake = settings.lake
+    frames = []
+    symbols: dict[dt.date, list[str]] = {}
+    for day in days:
+        day_symbols = lake.curated_symbols(Orders.name, day)
+        for symbol in day_symbols:
+            if not exists(lake.book("top", day, symbol)):
+                raise InputError(
+                    f"lake {lake.root}: no book outputs for {day.isoformat()} symbol {symbol} "
+                    f"(expected {lake.book('top', day, symbol)}); run "
+                    f"`mmsurv book --date {day.isoformat()}` before training on that day"
+                )
+            frames.append(bucket_vectors(load_symbol_day(lake, day, symbol), bucket_s))
+        if day_symbols:
+            symbols[day] = day_symbols
+    if not frames:
+        return pd.DataFrame(), symbols
+    return pd.concat(frames, ignore_index=True), symbols
+
+
+def calibrate(
+    model: str, buckets: pd.DataFrame, cfg: AnomalyConfig
+) -> tuple[Any, float, float, dict[str, Any]]:
+    """Fit ``model`` on one symbol's buckets and calibrate its day threshold.
+
+    Returns the estimator fitted on every day, the day threshold, the robust spread
+    of the pseudo-day scores, and the validation metrics for the model card.
+    """
+    inp = model_input(model, buckets, cfg.period_hours)
+    X = inp.X
+    days = inp.keys["date"].to_numpy()
+    unique = sorted(set(days))
+    decisions = np.empty(len(X))
+    in_sample = len(unique) < 2
+    if in_sample:
+        decisions[:] = make_estimator(model, cfg).fit(X).decision_function(X)
+    else:
+        for d in unique:
+            held = days == d
+            est = make_estimator(model, cfg).fit(X[~held])
+            decisions[held] = est.decision_function(X[held])
+    final = make_estimator(model, cfg).fit(X)
+    k = cfg.tail_buckets
+    real = {d: tail_mean(decisions[days == d], k) for d in unique}
+    per_hour = max(1, 3600 // cfg.bucket_s)
+    buckets_per_day = 86_400 // cfg.bucket_s
+    blocks = []
+    for d in unique:
+        dd = decisions[days == d]
+        blocks += [dd[i : i + per_hour] for i in range(0, len(dd), per_hour)]
+    rng = np.random.default_rng(cfg.random_state)
+    n_blocks = max(1, buckets_per_day // per_hour)
+    pseudo = np.array(
+        [
+            tail_mean(
+                np.concatenate([blocks[j] for j in rng.integers(len(blocks), size=n_blocks)]), k
+            )
+            for _ in range(cfg.pseudo_days)
+        ]
+    )
+    threshold = float(np.quantile(pseudo, cfg.target_false_alert_rate))
+    spread = float(1.4826 * np.median(np.abs(pseudo - np.median(pseudo))))
+    if not spread > 0:
+        spread = float(np.std(pseudo)) or 1.0
+    metrics = {
+        "training_days": len(unique),
+        "training_buckets": len(X),
+        "out_of_sample": not in_sample,
+        "bucket_outlier_rate": round(float(np.mean(decisions < 0)), 4),
+        "day_threshold": round(threshold, 6),
+        "pseudo_day_spread": round(spread, 6),
+        "pseudo_day_alert_rate": round(float(np.mean(pseudo < threshold)), 4),
+        "training_day_scores": {d: round(v, 6) for d, v in real.items()},
+        "training_days_alerting": round(float(np.mean([v < threshold for v in real.values()])), 4),
+    }
+    return final, threshold, spread, metrics
+
+
+def train_models(
+    settings: Settings, first: dt.date, last: dt.date, *, config: Config | None = None
+) -> TrainResult:
+    """Train, calibrate and register every configured anomaly model on ``first..last``.
+
+    Days of the window without curated data are skipped (and listed); a symbol with
+    fewer than ``min_training_buckets`` AMM buckets is skipped for that model.
+
+    Raises
+    ------
+    InputError
+        If no day of the window has curated data, a day lacks its book outputs, or no
+        symbol has enough buckets to train any model.
+    """
+    started = time.perf_counter()
+    cfg = (config or load_config(settings.config_path)).section("anomaly", AnomalyConfig)
+    days = day_range(first, last)
+    buckets, symbols_by_day = training_vectors(settings, days, cfg.bucket_s)
+    used = sorted(symbols_by_day)
+    skipped = [f"{d.isoformat()}: no curated data" for d in days if d not in symbols_by_day]
+    if buckets.empty:
+        raise InputError(
+            f"lake {settings.lake.root}: no curated data from {first.isoformat()} to "
+            f"{last.isoformat()}; run `mmsurv ingest` and `mmsurv book` for those days first"
+        )
+    symbols = sorted(buckets["symbol"].unique())
+    fingerprint = _fingerprint(settings.lake, used, symbols_by_day)
+    cards = []
+    for name in cfg.models:
+        model = TrainedModel(
+            name=name,
+            feature_list=feature_list(name),
+            bucket_s=cfg.bucket_s,
+            period_hours=cfg.period_hours,
+            tail_buckets=cfg.tail_buckets,
+        )
+        validation: dict[str, Any] = {}
+        for symbol in symbols:
+            mine = buckets[buckets["symbol"] == symbol]
+            n_amm = int((mine["role"] == "AFFILIATED_MM").sum())
+            if n_amm < cfg.min_training_buckets:
+                skipped.append(
+                    f"{name} {symbol}: {n_amm} AMM buckets, fewer than "
+                    f"min_training_buckets={cfg.min_training_buckets}"
+                )
+                continue
+            est, threshold, spread, metrics = calibrate(name, mine, cfg)
+            model.estimators[symbol] = est
+            model.thresholds[symbol] = threshold
+            model.spreads[symbol] = spread
+            validation[symbol] = metrics
+            log.info("anomaly %s %s: threshold %.4f", name, symbol, threshold)
+        if not model.estimators:
+            continue
+        card = {
+            "detector": f"anomaly:{name}",
+            "description": MODEL_HELP[name],
+            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "training_window": {
+                "from": first.isoformat(),
+                "to": last.isoformat(),
+                "days_used": [d.isoformat() for d in used],
+            },
+            "data_fingerprint": fingerprint,
+            "feature_list": model.feature_list,
+            "estimator": type(next(iter(model.estimators.values()))).__name__,
+            "parameters": next(iter(model.estimators.values())).get_params(),
+            "config": cfg.model_dump(mode="json"),
+            "library_versions": library_versions(),
+            "symbols": sorted(model.estimators),
+            "validation": validation,
+        }
+        cards.append(save(settings.lake, model, card))
+    if not cards:
+        raise InputError(
+            f"lake {settings.lake.root}: no symbol had enough AMM buckets to train from "
+            f"{first.isoformat()} to {last.isoformat()} ({'; '.join(skipped)}); "
+            f"train on more days or lower [anomaly] min_training_buckets"
+        )
+    return TrainResult(
+        first=first,
+        last=last,
+        days=used,
+        symbols=symbols,
+        cards=cards,
+        skipped=skipped,
+        seconds=time.perf_counter() - started,
+    )

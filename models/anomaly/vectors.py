@@ -1,0 +1,125 @@
+"""From behaviour vectors to each model's input matrix, and the models' factory.
+
+One place decides what each model sees, for training and for scoring alike:
+
+- ``baseline`` and ``iforest``: the affiliated market maker's bucket vectors
+  (``baseline`` with the time-of-day period as its first column);
+- ``peer``: per bucket, the affiliated market maker's value minus the median of the
+  external market makers' values (:func:`peer_gaps`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from features.behaviour import FEATURE_NAMES, FEATURES
+from models.anomaly.config import AnomalyConfig
+from models.anomaly.estimators import BehaviourIsolationForest, PeerComparison, RobustBaseline
+from surveillance.contract import Role
+
+DAY_NS = 86_400 * 1_000_000_000
+HOUR_NS = 3_600 * 1_000_000_000
+
+#: Every model: what it compares the affiliated market maker with.
+MODEL_HELP: dict[str, str] = {
+    "baseline": "its own history: median and MAD per feature and time-of-day period",
+    "peer": "its peers: the gap to the median external market maker in the same bucket",
+    "iforest": "an isolation forest over its behaviour vectors",
+}
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """One model's rows: the keys of each row, the matrix, and what explanations quote.
+
+    ``values`` holds the affiliated market maker's own feature values per row and
+    ``peers`` the peers' median (``peer`` model only, else ``None``).
+    """
+
+    keys: pd.DataFrame
+    X: np.ndarray
+    values: np.ndarray
+    peers: np.ndarray | None
+
+
+def feature_list(model: str) -> list[str]:
+    """The columns of the model's input matrix, in order (recorded in the model card)."""
+    if model == "baseline":
+        return ["period", *FEATURE_NAMES]
+    return list(FEATURE_NAMES)
+
+
+def make_estimator(
+    model: str, cfg: AnomalyConfig
+) -> RobustBaseline | PeerComparison | BehaviourIsolationForest:
+    """A fresh, unfitted estimator for ``model`` with the configuration's parameters.
+
+    Raises
+    ------
+    ValueError
+        If ``model`` is not one of :data:`MODEL_HELP`.
+    """
+    if model == "baseline":
+        return RobustBaseline(
+            period_column=0, min_period_rows=20, top_k=3, contamination=cfg.contamination
+        )
+    if model == "peer":
+        return PeerComparison(
+            directions=[f.direction for f in FEATURES], top_k=3, contamination=cfg.contamination
+        )
+    if model == "iforest":
+        return BehaviourIsolationForest(
+            n_estimators=cfg.n_estimators,
+            contamination=cfg.contamination,
+            random_state=cfg.random_state,
+        )
+    raise ValueError(f"no anomaly model {model!r}; models are {', '.join(MODEL_HELP)}")
+
+
+def amm_buckets(buckets: pd.DataFrame) -> pd.DataFrame:
+    """The affiliated market maker's bucket vectors, in (symbol, date, bucket) order."""
+    amm = buckets[buckets["role"] == Role.AFFILIATED_MM.value]
+    return amm.sort_values(["symbol", "date", "entity_id", "bucket"], kind="stable").reset_index(
+        drop=True
+    )
+
+
+def period_of(bucket_start: np.ndarray, period_hours: int) -> np.ndarray:
+    """Time-of-day period of each bucket start (ns): ``hour // period_hours``."""
+    return ((np.asarray(bucket_start, dtype=np.int64) % DAY_NS) // (HOUR_NS * period_hours)).astype(
+        float
+    )
+
+
+def peer_gaps(buckets: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The affiliated market maker's rows, its values and the peers' median per bucket.
+
+    The peers are the external market makers of the same (symbol, date, bucket); a
+    feature none of them measured in a bucket is NaN there (and so neutral).
+    """
+    amm = amm_buckets(buckets)
+    peers = buckets[buckets["role"] == Role.EXTERNAL_MM.value]
+    keys = ["symbol", "date", "bucket"]
+    if peers.empty:
+        median = np.full((len(amm), len(FEATURE_NAMES)), np.nan)
+    else:
+        med = peers.groupby(keys)[list(FEATURE_NAMES)].median()
+        joined = amm[keys].join(med, on=keys)
+        median = joined[list(FEATURE_NAMES)].to_numpy(dtype=float)
+    return amm, amm[list(FEATURE_NAMES)].to_numpy(dtype=float), median
+
+
+def model_input(model: str, buckets: pd.DataFrame, period_hours: int) -> ModelInput:
+    """The rows ``model`` trains on or scores, from one or many days' bucket vectors."""
+    if model == "peer":
+        amm, values, median = peer_gaps(buckets)
+        return ModelInput(amm, values - median, values, median)
+    amm = amm_buckets(buckets)
+    values = amm[list(FEATURE_NAMES)].to_numpy(dtype=float)
+    if model == "baseline":
+        period = period_of(amm["bucket_start"].to_numpy(), period_hours)
+        return ModelInput(amm, np.column_stack([period, values]), values, None)
+    return ModelInput(amm, values, values, None)
