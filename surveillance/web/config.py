@@ -49,10 +49,12 @@ class WebConfig(SectionModel):
         description="Market replay shows this much before and after the flagged span.",
     )
     replay_max_points: int = Field(
-        default=20_000,
+        default=5_000,
         ge=100,
-        description="Most book updates drawn in one replay; longer windows are thinned evenly "
-        "(orders, cancels and fills of the case are always kept).",
+        description="Most book updates (and most other events) drawn in one replay: a few per "
+        "pixel of a wide chart. Longer windows are thinned evenly (the case's own orders, "
+        "cancels and fills are always kept) and zooming in fetches the zoomed span at full "
+        "detail.",
     )
     replay_max_table_rows: int = Field(
         default=500, ge=10, description="Most rows in the case page's orders and trades tables."

@@ -174,7 +174,7 @@ def build_replay(
     order_ids: Iterable[str] = (),
     trade_ids: Iterable[str] = (),
     margin_s: float = 60.0,
-    max_points: int = 20_000,
+    max_points: int = 5_000,
     max_table_rows: int = 500,
     chart: bool = True,
     view: tuple[pd.Timestamp, pd.Timestamp] | None = None,
