@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "surveillance.cli.detect_cmd",
     "surveillance.cli.evidence_cmd",
     "surveillance.cli.ingest_cmd",
+    "surveillance.cli.models_cmd",
     "surveillance.cli.report_cmd",
     "surveillance.cli.serve_cmd",
     "surveillance.cli.simulate_cmd",

@@ -16,6 +16,7 @@ from surveillance.contract import Accounts, Instruments, Labels, Orders, Referen
 from surveillance.days import parse_day
 from surveillance.errors import InputError
 from surveillance.simulate import injectors as injectors_module
+from surveillance.simulate import novel as novel_module
 from surveillance.simulate import writer
 from surveillance.simulate.market import SymbolSim
 from surveillance.simulate.venue import Population, instruments, population
@@ -81,6 +82,7 @@ def simulate_day(
     intensity: float = 1.0,
     engine_truth: str | Path | None = None,
     progress: Callable[[int], object] | None = None,
+    novel: tuple[str, ...] = (),
 ) -> SimulationSummary:
     """Simulate one trading day of the venue and land it in the contract layout.
 
@@ -111,6 +113,9 @@ def simulate_day(
         ``<symbol>.parquet`` with the engine's best bid/ask after every journal row.
     progress
         Called with the number of journal rows produced since the last call.
+    novel
+        Novel misconduct scenarios to inject as well (``surveillance.simulate.novel``;
+        none by default). With ``clean=True`` they are the day's only misconduct.
 
     Returns
     -------
@@ -170,6 +175,7 @@ def simulate_day(
                 progress=progress,
             )
             injectors = [] if clean else injectors_module.build(sim, intensity)
+            injectors += novel_module.build(sim, intensity, tuple(novel)) if novel else []
             sim.run(injectors)
             j = sim.journal
             n = len(j)
