@@ -181,7 +181,14 @@ def _null_strings(series: pd.Series) -> np.ndarray:
 
 
 def _close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.abs(a - b) <= EQUAL_RTOL * np.maximum(np.abs(a), np.abs(b))
+    """Equal within :data:`EQUAL_RTOL`; NaN is close to nothing."""
+    # Most pairs are exactly equal: test the tolerance only where they are not.
+    close = a == b
+    differ = np.flatnonzero(~close)
+    if len(differ):
+        x, y = a[differ], b[differ]
+        close[differ] = np.abs(x - y) <= EQUAL_RTOL * np.maximum(np.abs(x), np.abs(y))
+    return close
 
 
 def _positive(values: np.ndarray) -> np.ndarray:
@@ -435,10 +442,8 @@ _EXPIRE = _position(EventType.EXPIRE)
 _REJECT = _position(EventType.REJECT)
 _EVENT_NAMES = np.array([m.value for m in EventType] + ["invalid"], dtype=object)
 _BUY = _position(Side.BUY)
-_SELL = _position(Side.SELL)
 _LIMIT = _position(OrderType.LIMIT)
 _MARKET = _position(OrderType.MARKET)
-_MAKER = _position(Liquidity.MAKER)
 _TAKER = _position(Liquidity.TAKER)
 
 
