@@ -24,7 +24,7 @@ from surveillance.cases.auth import CASE_WORKERS, Permission, allowed
 from surveillance.cases.config import CasesConfig
 from surveillance.cases.errors import NotFoundError, PermissionDenied, WorkflowError
 from surveillance.cases.views import CaseDetail, CaseFilter, CaseSummary, UserView
-from surveillance.cases.workflow import TRANSITIONS, Action, CaseStatus
+from surveillance.cases.workflow import Action, CaseStatus
 from surveillance.errors import InputError
 from surveillance.settings import Settings
 from surveillance.web.models import QueueQuery
@@ -63,17 +63,6 @@ def role_may(user: UserView, action: Action) -> bool:
     return allowed(user.role, ACTION_PERMISSION[action])
 
 
-def _state_allows(case: CaseSummary, action: Action) -> bool:
-    if CaseStatus(case.status) not in TRANSITIONS[action]:
-        return False
-    pending = case.proposal is not None
-    if action in (Action.APPROVE, Action.REJECT):
-        return pending
-    if action in (Action.ESCALATE, Action.CLOSE):
-        return not pending
-    return True
-
-
 @dataclass(frozen=True)
 class Capabilities:
     """Which controls the case page shows this user for this case."""
@@ -84,6 +73,7 @@ class Capabilities:
     escalate: bool = False
     close: bool = False
     approve: bool = False
+    reject: bool = False
     reopen: bool = False
     export: bool = False
 
@@ -98,34 +88,29 @@ class Capabilities:
                 self.escalate,
                 self.close,
                 self.approve,
+                self.reject,
                 self.reopen,
             )
         )
 
 
-def capabilities(user: UserView, case: CaseSummary, *, can_sign: bool = False) -> Capabilities:
-    """The actions the case store would accept from ``user`` on ``case`` as it stands.
-
-    Mirrors the store's rules: analysts comment on any case but otherwise work only
-    cases assigned to them (they may take an unassigned one); supervisors work any case, assign to anyone, approve
-    others' closure proposals and reopen; reviewers and admins change nothing.
-    """
-    works_any = allowed(user.role, Permission.WORK_ANY_CASE)
-    works_own = allowed(user.role, Permission.WORK_OWN_CASES)
-    mine = case.assignee == user.username
-    may_work = works_any or (works_own and mine)
-    assignable = _state_allows(case, Action.ASSIGN)
+def capabilities(
+    cases: CaseStore, user: UserView, case: CaseSummary, *, can_sign: bool = False
+) -> Capabilities:
+    """The controls to show: exactly the actions the case store would accept from
+    ``user`` on ``case`` as read (``CaseStore.allowed_actions``), plus the evidence
+    export when the role may export and the server has a signing key."""
+    actions = cases.allowed_actions(user, case)
+    assign_any = Action.ASSIGN in actions and allowed(user.role, Permission.ASSIGN_ANY)
     return Capabilities(
-        assign_any=allowed(user.role, Permission.ASSIGN_ANY) and assignable,
-        assign_self=works_own and assignable and case.assignee is None,
-        comment=works_own,
-        escalate=may_work and _state_allows(case, Action.ESCALATE),
-        close=may_work and _state_allows(case, Action.CLOSE),
-        approve=allowed(user.role, Permission.APPROVE)
-        and _state_allows(case, Action.APPROVE)
-        and case.proposal is not None
-        and case.proposal.proposed_by != user.username,
-        reopen=allowed(user.role, Permission.REOPEN) and _state_allows(case, Action.REOPEN),
+        assign_any=assign_any,
+        assign_self=Action.ASSIGN in actions and not assign_any,
+        comment=Action.COMMENT in actions,
+        escalate=Action.ESCALATE in actions,
+        close=Action.CLOSE in actions,
+        approve=Action.APPROVE in actions,
+        reject=Action.REJECT in actions,
+        reopen=Action.REOPEN in actions,
         export=allowed(user.role, Permission.EXPORT) and can_sign,
     )
 

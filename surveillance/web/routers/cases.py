@@ -162,7 +162,9 @@ def _case_context(
         "history": detail.history,
         "related": detail.related,
         "replay": replay,
-        "can": store.capabilities(user, case, can_sign=request.app.state.signing_key is not None),
+        "can": store.capabilities(
+            cases, user, case, can_sign=request.app.state.signing_key is not None
+        ),
         "export_role": user.role in ("reviewer", "supervisor", "admin"),
         "four_eyes": store.four_eyes(cases, case),
         "workers": store.case_workers(cases),
