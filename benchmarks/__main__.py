@@ -14,6 +14,7 @@ BENCHMARKS: tuple[str, ...] = (
     "simulate",
     "validate",
     "ingest",
+    "book",
     "detect_quality",
     "cases",
     "evidence",

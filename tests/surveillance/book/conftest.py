@@ -10,3 +10,42 @@ from pathlib import Path
 _HERE = str(Path(__file__).parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
+
+
+import datetime as dt  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
+
+BOOK_DAY = dt.date(2026, 3, 2)
+
+
+@dataclass(frozen=True)
+class BookedDay:
+    """A simulated day, ingested into a lake, with its book built."""
+
+    settings: Any
+    day: dt.date
+    truth: Path
+    result: Any
+
+
+@pytest.fixture(scope="session")
+def booked_day(tmp_path_factory: pytest.TempPathFactory) -> BookedDay:
+    """A small simulated day with misconduct, its engine truth, ingested, book built.
+
+    Two symbols, about 12,000 journal rows. Read-only: tests that modify data must
+    copy it first.
+    """
+    from surveillance.book import build_book
+    from surveillance.ingest import ingest_day
+    from surveillance.settings import resolve
+    from surveillance.simulate import simulate_day
+
+    root = tmp_path_factory.mktemp("book-day")
+    truth = root / "truth"
+    simulate_day(root / "landing", BOOK_DAY, symbols=2, events=12_000, seed=5, engine_truth=truth)
+    settings = resolve(str(root / "landing"), str(root / "lake"), f"sqlite:///{root}/db", None)
+    ingest_day(settings, BOOK_DAY)
+    return BookedDay(settings, BOOK_DAY, truth, build_book(settings, BOOK_DAY))

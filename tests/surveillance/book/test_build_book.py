@@ -1,0 +1,131 @@
+"""``build_book`` on an ingested simulated day: outputs, agreement with the engine, CLI."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from conftest import BookedDay
+
+from surveillance import storage
+from surveillance.book import build_book
+from surveillance.book.schema import findings_schema, queue_schema, top_schema
+from surveillance.config import load_config
+from surveillance.contract import Labels, Orders
+from surveillance.errors import ConfigError, InputError
+
+
+def test_every_symbol_gets_top_queue_and_findings_in_their_schemas(booked_day: BookedDay) -> None:
+    lake = booked_day.settings.lake
+    result = booked_day.result
+    assert result.symbols == lake.curated_symbols(Orders.name, booked_day.day)
+    for symbol, r in result.per_symbol.items():
+        top = storage.read_table(lake.book("top", booked_day.day, symbol))
+        queue = storage.read_table(lake.book("queue", booked_day.day, symbol))
+        findings = storage.read_table(lake.book("findings", booked_day.day, symbol))
+        assert top.schema.equals(top_schema()) and queue.schema.equals(queue_schema())
+        assert findings.schema.equals(findings_schema())
+        assert (top.num_rows, queue.num_rows, findings.num_rows) == (
+            r.top_rows,
+            r.queue_rows,
+            r.findings_total,
+        )
+        assert (
+            r.events
+            == storage.read_table(lake.curated(Orders.name, booked_day.day, symbol)).num_rows
+        )
+
+
+def test_replay_agrees_with_the_engine_after_every_trade_and_instruction(
+    booked_day: BookedDay,
+) -> None:
+    """The simulator's engine records its best bid/ask after each journal row.
+
+    Within one match it records the state after both FILL rows, so the two agree
+    wherever a trade or an instruction is complete.
+    """
+    lake = booked_day.settings.lake
+    checked = 0
+    for symbol in booked_day.result.symbols:
+        orders = storage.read_table(lake.curated(Orders.name, booked_day.day, symbol))
+        top = storage.read_table(lake.book("top", booked_day.day, symbol))
+        truth = storage.read_table(str(booked_day.truth / f"{symbol}.parquet"))
+        seq = np.asarray(orders.column("seq"))
+        trade = orders.column("trade_id").to_pylist()
+        times = np.asarray(orders.column("event_time").cast(pa.int64()))
+        trade_done = np.array(
+            [i > 0 and t is not None and trade[i - 1] == t for i, t in enumerate(trade)]
+        )
+        instruction_done = np.append(times[1:] != times[:-1], True)
+        at = trade_done | instruction_done
+        row = np.searchsorted(np.asarray(top.column("seq")), seq, side="right") - 1
+        assert (row >= 0)[at].all()
+        truth_by_seq = {s: i for i, s in enumerate(truth.column("seq").to_pylist())}
+        idx = np.array([truth_by_seq[s] for s in seq])
+        for mine, theirs in (
+            ("best_bid", "best_bid"),
+            ("best_bid_qty", "best_bid_qty"),
+            ("best_ask", "best_ask"),
+            ("best_ask_qty", "best_ask_qty"),
+        ):
+            a = np.asarray(top.column(mine).to_numpy(zero_copy_only=False), dtype=float)[row[at]]
+            b = np.asarray(truth.column(theirs).to_numpy(zero_copy_only=False), dtype=float)[
+                idx[at]
+            ]
+            if mine.endswith("_qty"):
+                b = np.nan_to_num(b)  # the engine writes NaN for an empty side's size
+            assert np.array_equal(a, b, equal_nan=True), f"{symbol} {mine}"
+        checked += int(at.sum())
+    assert checked > 3_000
+
+
+def test_queue_evidence_shows_each_injected_priority_breach(booked_day: BookedDay) -> None:
+    labels = storage.read_table(booked_day.settings.landing.day_dir(Labels.name, booked_day.day))
+    breaches = labels.filter(pc.equal(labels.column(Labels.typology), "PT_PRIORITY_BREACH"))
+    queue = storage.read_table(booked_day.settings.lake.book("queue", booked_day.day))
+    jumped = queue.filter(pc.greater(queue.column("queue_position"), 0)).to_pylist()
+    assert breaches.num_rows > 0
+    for label in breaches.to_pylist():
+        evidence = [q for q in jumped if q["order_id"] in label["order_ids"]]
+        assert evidence, label["label_id"]
+        assert all(q["is_amm"] and q["account_id"] == label["account_id"] for q in evidence)
+        assert any(set(q["ahead_order_ids"]) & set(label["order_ids"]) for q in evidence)
+
+
+def test_an_unknown_symbol_is_refused_with_the_symbols_that_exist(booked_day: BookedDay) -> None:
+    with pytest.raises(InputError, match=r"symbol NOPE-USD; symbols with data: BTC-USD, ETH-USD"):
+        build_book(booked_day.settings, booked_day.day, symbols=["NOPE-USD"])
+
+
+def test_a_day_without_curated_data_is_refused(booked_day: BookedDay) -> None:
+    with pytest.raises(InputError, match=r"no curated orders for 2026-03-03; run `mmsurv ingest"):
+        build_book(booked_day.settings, "2026-03-03")
+
+
+def test_cli_builds_the_book_and_prints_per_symbol_counts(
+    booked_day: BookedDay, mmsurv: Any, tmp_path: Path
+) -> None:
+    lake = tmp_path / "lake"
+    shutil.copytree(Path(booked_day.settings.lake_uri) / "curated", lake / "curated")
+    done = mmsurv("book", "--date", str(booked_day.day), "--lake", str(lake), "--symbol", "ETH-USD")
+    assert done.exit_code == 0, done.stderr
+    assert "ETH-USD" in done.stdout and "BTC-USD" not in done.stdout
+    assert (lake / "book" / "top" / f"date={booked_day.day}" / "symbol=ETH-USD").is_dir()
+
+
+def test_cli_exits_2_when_the_day_has_no_curated_data(mmsurv: Any, tmp_path: Path) -> None:
+    done = mmsurv("book", "--date", "2026-03-02", "--lake", str(tmp_path / "empty"))
+    assert done.exit_code == 2
+    assert "no curated orders for 2026-03-02" in done.stderr
+
+
+def test_config_refuses_repeated_depth_distances(tmp_path: Path) -> None:
+    path = tmp_path / "mmsurv.toml"
+    path.write_text("version = 1\n[book]\ndepth_bps = [10, 10]\n")
+    with pytest.raises(ConfigError, match=r"key 'book.depth_bps' .*must not repeat a distance"):
+        load_config(path)
