@@ -30,16 +30,19 @@
       pad(d.getUTCSeconds(), 2) + "." + pad(d.getUTCMilliseconds(), 3);
   }
 
-  // 24-hour UTC tick labels; the date on the first tick and whenever it changes.
+  // 24-hour UTC tick labels: the date and time on the first tick (and when the day
+  // changes); after it, seconds with milliseconds when ticks are under a second apart.
   function timeLabels(u, ticks, axisIdx, space, incr) {
     var lastDay = null;
     return ticks.map(function (t) {
       var d = new Date(t * 1000);
       var day = d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1, 2) + "-" + pad(d.getUTCDate(), 2);
-      var text = utc(t);
-      text = incr < 1 ? text : text.slice(0, 8);
-      if (day !== lastDay) { lastDay = day; return day + "\n" + text; }
-      return text;
+      var full = utc(t);
+      if (day !== lastDay) {
+        lastDay = day;
+        return day + "\n" + (incr < 1 ? full : full.slice(0, 8));
+      }
+      return incr < 1 ? ":" + full.slice(6) : full.slice(0, 8);
     });
   }
 
@@ -187,7 +190,7 @@
       series: series,
       legend: { live: false },
       cursor: { drag: { x: true, y: false, setScale: true } },
-      axes: [{ values: timeLabels, space: 70 }, { label: "price", size: 70 }],
+      axes: [{ values: timeLabels, space: 80 }, { label: "price", size: 70 }],
       hooks: {
         drawClear: [function (u) {
           u.ctx.save();
