@@ -24,6 +24,7 @@ import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -86,38 +87,47 @@ def to_arrow(frame: pd.DataFrame, dataset: type[Dataset], *, keep_bookkeeping: b
 Part = Callable[[], pa.Table]
 
 
-def _by_symbol(table: pa.Table, keys: Sequence[str]) -> dict[str, Part]:
-    """One builder per symbol of its rows of ``table``, sorted by ``keys``.
+def _by_symbol(
+    frame: pd.DataFrame, dataset: type[Dataset], keep: np.ndarray | None, keys: Sequence[str]
+) -> dict[str, Part]:
+    """One builder per symbol of its kept rows as a sorted contract Arrow table.
 
-    A builder makes its table when called (by the writing thread), so only the
-    partitions being written are in memory at once, not a second copy of the day.
+    A builder converts its symbol's rows when called (by the writing thread), so the
+    day is never held twice: only the partitions being written have an Arrow copy.
     Venue files already hold each symbol's rows in engine order, so the sort is
-    skipped where the first key strictly increases; sorting the whole day by a
-    string column first would cost more than the write itself.
+    skipped where the first key strictly increases (orders by seq); otherwise the
+    symbol's rows are sorted by all ``keys`` (trades by event_time, then trade_id).
     """
-    encoded = pc.dictionary_encode(table.column(Orders.symbol)).combine_chunks()
-    codes = encoded.indices.to_numpy(zero_copy_only=False)
-    first = _sortable(table.column(keys[0]))
+    codes, symbols = _codes(frame[Orders.symbol])
+    if keep is not None:
+        codes = np.where(keep, codes, -1)
+    first = _sortable(frame[keys[0]])
 
     def build(code: int) -> pa.Table:
         rows = np.flatnonzero(codes == code)
-        part = table.take(pa.array(rows))
+        table = to_arrow(frame.iloc[rows], dataset, keep_bookkeeping=False)
         values = first[rows]
         if len(values) > 1 and not bool(np.all(values[1:] > values[:-1])):
-            part = part.sort_by([(k, "ascending") for k in keys])
-        return part
+            table = table.sort_by([(k, "ascending") for k in keys])
+        return table
 
-    return {
-        str(symbol): functools.partial(build, code)
-        for code, symbol in enumerate(encoded.dictionary.to_pylist())
-    }
+    present = np.unique(codes[codes >= 0])
+    return {str(symbols[code]): functools.partial(build, int(code)) for code in present}
 
 
-def _sortable(column: pa.ChunkedArray) -> np.ndarray:
-    """A numeric sort key (timestamps as int64 nanoseconds) as numpy."""
-    if pa.types.is_timestamp(column.type):
-        column = column.cast(pa.int64())
-    return column.to_numpy()
+def _codes(column: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """Integer codes (-1 for null) of a string column, categorical or not, and the values."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy(dtype="int64"), list(column.cat.categories)
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    return codes.astype("int64"), list(uniques)
+
+
+def _sortable(column: pd.Series) -> np.ndarray:
+    """A numeric sort key as numpy (timestamps as int64 nanoseconds)."""
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        return column.array.asi8
+    return column.to_numpy(dtype="float64", na_value=np.nan)
 
 
 def write_curated(
@@ -130,53 +140,59 @@ def write_curated(
 ) -> dict[str, list[str]]:
     """Write the kept rows of every dataset into the curated lake, atomically per day.
 
-    ``keep`` maps a dataset to a boolean mask of the rows that passed the gate.
-    Returns the partition URIs written, per dataset. Datasets are converted and
-    written one after the other, so memory holds one dataset's Arrow copy at a time;
-    all of them are swapped in only once every file of every dataset is written.
+    ``keep`` maps a dataset to a boolean mask of the rows that passed the gate (all
+    rows when absent). Returns the partition URIs written, per dataset. Each
+    partition is converted to Arrow by the thread that writes it; all of them are
+    swapped in only once every file of every dataset is written.
     """
     writer = writer or storage.write_table
     datasets: dict[str, type[Dataset]] = {
         d.name: d for d in (Orders, Trades, ReferencePrices, Accounts, Instruments)
     }
-    kept = {
-        name: _kept(frame, keep.get(name)) for name, frame in tables.items() if name in datasets
-    }
     symbols: set[str] = set()
-    if Orders.name in kept:
-        values = kept[Orders.name][Orders.symbol]
-        symbols = {str(s) for s in values.dropna().unique()}
+    if Orders.name in tables:
+        orders = tables[Orders.name]
+        codes, names = _codes(orders[Orders.symbol])
+        mask = keep.get(Orders.name)
+        used = np.unique(codes[(codes >= 0) & (mask if mask is not None else True)])
+        symbols = {str(names[c]) for c in used}
     written: dict[str, list[str]] = {}
     with contextlib.ExitStack() as stack:
-        for name, frame in kept.items():
+        for name, frame in tables.items():
+            if name not in datasets:
+                continue
+            dataset = datasets[name]
             staging = stack.enter_context(storage.replace_partition(lake.curated(name, day)))
-            table = to_arrow(frame, datasets[name], keep_bookkeeping=False)
             jobs: list[tuple[Part, str]] = []
             if name in WHOLE_DAY:
                 order = [(k, "ascending") for k in WHOLE_DAY[name]]
-                jobs.append(
-                    (
-                        functools.partial(table.sort_by, order),
-                        storage.join(staging, storage.PART_FILE),
-                    )
-                )
+                whole = functools.partial(_whole, frame, dataset, keep.get(name), order)
+                jobs.append((whole, storage.join(staging, storage.PART_FILE)))
                 written[name] = [lake.curated(name, day)]
             else:
-                parts = _by_symbol(table, PER_SYMBOL[name])
+                parts = _by_symbol(frame, dataset, keep.get(name), PER_SYMBOL[name])
                 # Every symbol with orders gets an orders and a trades partition, even empty.
                 paired = symbols if name in (Orders.name, Trades.name) else set()
-                names = sorted(paired | set(parts))
-                for symbol in names:
-                    part = parts.get(symbol, table.schema.empty_table)
+                empty = functools.partial(_whole, frame.iloc[:0], dataset, None, [])
+                for symbol in sorted(paired | set(parts)):
                     folder = storage.symbol_partition(staging, symbol)
-                    jobs.append((part, storage.join(folder, storage.PART_FILE)))
-                written[name] = [lake.curated(name, day, s) for s in names]
+                    jobs.append((parts.get(symbol, empty), storage.join(folder, storage.PART_FILE)))
+                written[name] = [lake.curated(name, day, s) for s in sorted(paired | set(parts))]
             _write_all(jobs, writer)
-            del table, jobs
-    if ReferencePrices.name not in kept:
+    if ReferencePrices.name not in tables:
         # The venue sent none today: a partition from an earlier ingest of the day is stale.
         storage.remove(lake.curated(ReferencePrices.name, day))
     return written
+
+
+def _whole(
+    frame: pd.DataFrame,
+    dataset: type[Dataset],
+    keep: np.ndarray | None,
+    order: list[tuple[str, str]],
+) -> pa.Table:
+    table = to_arrow(frame if keep is None else frame.loc[keep], dataset, keep_bookkeeping=False)
+    return table.sort_by(order) if order else table
 
 
 def write_quarantine(
@@ -227,9 +243,3 @@ def _write_all(jobs: Sequence[tuple[Part, str]], writer: Writer) -> None:
         futures = [pool.submit(run, part, uri) for part, uri in jobs]
         for future in futures:
             future.result()
-
-
-def _kept(frame: pd.DataFrame, mask: np.ndarray | None) -> pd.DataFrame:
-    if mask is None or not mask.any():
-        return frame
-    return frame.loc[~mask]

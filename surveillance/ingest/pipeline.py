@@ -290,7 +290,11 @@ def _gate(context: _Context, landing_day: LandingDay) -> IngestResult:
             for name, frame in tables.items()
             if landing_day.files.get(name) or name not in OPTIONAL_DATASETS
         }
-        partitions = curated.write_curated(lake, day, sent, quarantine.masks)
+        keep = {name: ~mask for name, mask in quarantine.masks.items() if mask.any()}
+        # The validator caches derived arrays (sort orders, codes) on the day for its
+        # rules; the gate is done with them, and on a large day they are gigabytes.
+        landing_day._memo.clear()
+        partitions = curated.write_curated(lake, day, sent, keep)
 
     summary = context.base_summary()
     summary.update(
