@@ -28,6 +28,9 @@ def _period(query: DashboardQuery, available: list[dt.date]) -> tuple[dt.date, d
     latest = available[-1] if available else dt.datetime.now(dt.UTC).date()
     last = query.date_to or latest
     first = query.date_from or last - dt.timedelta(days=DEFAULT_DAYS - 1)
+    if query.date_from is None and available:
+        # By default no empty days before the lake's first book day.
+        first = max(first, min(available[0], last))
     if last < first:
         raise InputError(f"The period {first} to {last} is empty: the end is before the start.")
     if (last - first).days + 1 > MAX_DAYS:
