@@ -39,7 +39,7 @@ class QuoteFadeParams(SectionModel):
 
     enabled: bool = Field(True, description="Run this detector.")
     alpha: float = Field(
-        0.05,
+        0.01,
         gt=0,
         lt=1,
         description="False-alert rate per account and symbol-day: the account's fades alert "
@@ -316,44 +316,59 @@ class SpoofingParams(SectionModel):
     enabled: bool = Field(True, description="Run this detector.")
     depth: str = Field(
         "depth_25bps",
-        description="Book depth column (without the bid_/ask_ prefix) that large is judged "
-        "against; falls back to the best level's quantity if the book lacks it.",
+        description="Book depth column (without the bid_/ask_ prefix) that the layers are "
+        "judged against; falls back to the best level's quantity if the book lacks it.",
     )
     min_size_vs_depth: float = Field(
-        0.5, gt=0, description="Least order size as a share of the visible depth on its side."
+        1.0,
+        gt=0,
+        description="Least total size of the layers as a multiple of the visible depth on their "
+        "side just before the first.",
     )
     min_size_vs_usual: float = Field(
-        3.0, gt=1, description="Least order size as a multiple of the account's median order."
+        2.0,
+        gt=0,
+        description="Least total size of the layers as a multiple of the account's usual burst "
+        "(the median total of its same-side orders entered together, over the day).",
     )
     max_lifetime_s: float = Field(
-        30.0, gt=0, description="Longest life of an order that may count as a spoof."
+        10.0, gt=0, description="Longest life of an order that may count as a spoof layer."
+    )
+    min_lifetime_s: float = Field(
+        0.1,
+        ge=0,
+        description="Shortest life of a spoof layer: an order cancelled sooner was never seen "
+        "by other participants (requoting churn), so it cannot mislead them.",
     )
     max_fill_ratio: float = Field(
-        0.1, ge=0, le=1, description="Largest executed share of a spoof order."
+        0.1, ge=0, le=1, description="Largest executed share of a spoof layer."
     )
     cluster_gap_s: float = Field(
-        5.0, gt=0, description="Spoof orders of one account and side closer than this are layers."
+        0.5,
+        gt=0,
+        description="Orders of one account and side entered less than this many seconds apart "
+        "are one burst (layers).",
     )
-    min_layers: int = Field(1, ge=1, description="Fewest spoof orders in one episode.")
+    min_layers: int = Field(2, ge=1, description="Fewest layers (distinct prices) in an episode.")
     min_opposite_share: float = Field(
-        0.05,
+        0.01,
         ge=0,
-        description="The account must execute on the other side while the spoof rests, at "
-        "least this share of the spoof quantity.",
+        description="While the layers rest, the account must take liquidity on the other side, "
+        "at least this share of the layers' quantity.",
     )
 
 
 class Spoofing(RuleDetector):
-    """Large AMM orders it does not mean to execute, while it trades on the other side."""
+    """Layers of AMM orders it does not mean to execute, while it trades on the other side."""
 
     name = "spoofing"
     typology = Typology.SM_SPOOFING
-    version = "1.0.0"
+    version = "2.0.0"
     help = (
-        "Finds AMM orders large against the visible depth on their side and against the "
-        "account's own median order, cancelled nearly unfilled after a short life, grouped into "
-        "layers, during whose life the account executed on the opposite side. Needs "
-        "`mmsurv book` for the depth."
+        "Finds bursts of AMM orders on one side (several layers at distinct prices entered "
+        "together) that are large against the visible depth before them and against the "
+        "account's usual bursts, cancelled nearly unfilled after a short life, during which the "
+        "account took liquidity on the opposite side. Needs `mmsurv book` for the depth."
     )
     params_model = SpoofingParams
 
@@ -363,74 +378,86 @@ class Spoofing(RuleDetector):
         orders = spoof_orders(data, depth_col)
         if orders.empty:
             return DetectorOutput(orders, candidates_frame([]))
+        gap = int(params.cluster_gap_s * NS)
+        orders = orders.sort_values(["account_id", "sign", "t"], kind="stable").reset_index(
+            drop=True
+        )
+        new_burst = (
+            (orders["account_id"] != orders["account_id"].shift())
+            | (orders["sign"] != orders["sign"].shift())
+            | (orders["t"].diff().fillna(gap + 1) > gap)
+        )
+        orders["burst"] = np.cumsum(new_burst.to_numpy())
+        burst_qty = orders.groupby("burst")["max_quantity"].sum()
+        orders["burst_qty"] = orders["burst"].map(burst_qty)
+        usual = (
+            orders.drop_duplicates("burst").groupby("account_id")["burst_qty"].median().to_dict()
+        )
         with np.errstate(invalid="ignore", divide="ignore"):
-            fill_ratio = orders["filled"] / orders["max_quantity"]
-        # Each layer must be large for the account; the layers together must be large
-        # against the depth that was visible before the first (later layers count the
-        # earlier ones in the depth, so judging them one by one would hide a ladder).
-        suspect = orders[
-            (orders["size_vs_usual"] >= params.min_size_vs_usual)
-            & (orders["end_type"] == "CANCEL")
-            & (orders["lifetime"] <= params.max_lifetime_s * NS)
+            fill_ratio = (orders["filled"] / orders["max_quantity"]).to_numpy()
+        orders["layer_ok"] = (
+            (orders["end_type"] == "CANCEL").to_numpy()
+            & (orders["lifetime"].to_numpy() <= params.max_lifetime_s * NS)
+            & (orders["lifetime"].to_numpy() >= params.min_lifetime_s * NS)
             & (fill_ratio <= params.max_fill_ratio)
-        ].sort_values(["account_id", "sign", "t"], kind="stable")
+        )
         tv = data.trade_view
         rows = []
-        gap = int(params.cluster_gap_s * NS)
-        for key, grp in suspect.groupby(["account_id", "sign"], sort=True):
-            account, sign = str(key[0]), int(str(key[1]))
-            layers = segments_from_gaps(grp["t"].to_numpy(), gap)
-            mine_buy = tv["buy_account"] == account
-            mine_sell = tv["sell_account"] == account
-            opposite = mine_sell if sign > 0 else mine_buy
-            trades = tv[opposite.to_numpy()]
-            for _, ep in grp.groupby(layers, sort=True):
-                if len(ep) < params.min_layers:
-                    continue
-                start, end = int(ep["t"].min()), int(ep["end_t"].max())
-                during = trades[(trades["t"] >= start) & (trades["t"] <= end)]
-                opp_qty = float(during["qty"].sum())
-                spoof_qty = float(ep["max_quantity"].sum())
-                if opp_qty < params.min_opposite_share * spoof_qty or opp_qty == 0:
-                    continue
-                first_depth = float(ep["depth_same_side"].iloc[0])
-                size_vs_depth = spoof_qty / first_depth if first_depth > 0 else float("inf")
-                if size_vs_depth < params.min_size_vs_depth:
-                    continue
-                side = "buy" if sign > 0 else "sell"
-                other = "sold" if sign > 0 else "bought"
-                explanation = (
-                    f"{account} placed {len(ep)} {side} order(s) totalling "
-                    f"{text.qty(data, spoof_qty)} from {text.hms(start)} UTC, "
-                    f"{size_vs_depth:.1f}x the {side}-side depth visible before them, each "
-                    f"{float(ep['size_vs_usual'].max()):.1f}x its median order of "
-                    f"{text.qty(data, float(ep['usual_size'].iloc[0]))}, and cancelled them "
-                    f"{'unfilled' if float(ep['filled'].sum()) == 0 else 'nearly unfilled'} "
-                    f"within {text.secs(int(ep['lifetime'].max()))}; meanwhile it {other} "
-                    f"{text.qty(data, opp_qty)} on the other side in {len(during)} trade(s)."
-                )
-                rows.append(
-                    {
-                        "account_id": str(account),
-                        "window_start": start,
-                        "window_end": end,
-                        "excess": float(
-                            min(size_vs_depth / params.min_size_vs_depth, 4.0)
-                            * min(len(ep), 3)
-                            / max(params.min_layers, 1)
-                        ),
-                        "order_ids": list(ep["order_id"]),
-                        "trade_ids": list(during["trade_id"]),
-                        "explanation": explanation,
-                        "features": {
-                            "layers": len(ep),
-                            "spoof_qty": spoof_qty,
-                            "size_vs_depth_max": size_vs_depth,
-                            "size_vs_usual_max": float(ep["size_vs_usual"].max()),
-                            "baseline_usual_size": float(ep["usual_size"].iloc[0]),
-                            "lifetime_max_ns": int(ep["lifetime"].max()),
-                            "opposite_qty": opp_qty,
-                        },
-                    }
-                )
+        for _, ep in orders[orders["layer_ok"]].groupby("burst", sort=True):
+            if ep["price"].nunique() < params.min_layers:
+                continue
+            account, sign = str(ep["account_id"].iloc[0]), int(ep["sign"].iloc[0])
+            start, end = int(ep["t"].min()), int(ep["end_t"].max())
+            spoof_qty = float(ep["max_quantity"].sum())
+            first_depth = float(ep["depth_same_side"].iloc[0])
+            size_vs_depth = spoof_qty / first_depth if first_depth > 0 else float("inf")
+            size_vs_usual = spoof_qty / usual[account] if usual.get(account) else float("inf")
+            if size_vs_depth < params.min_size_vs_depth or size_vs_usual < params.min_size_vs_usual:
+                continue
+            during = tv[
+                (tv["taker_account"] == account)
+                & (tv["taker_sign"] == -sign)
+                & (tv["t"] >= start)
+                & (tv["t"] <= end)
+            ]
+            opp_qty = float(during["qty"].sum())
+            if opp_qty == 0 or opp_qty < params.min_opposite_share * spoof_qty:
+                continue
+            side = "buy" if sign > 0 else "sell"
+            other = "sold" if sign > 0 else "bought"
+            explanation = (
+                f"{account} entered {len(ep)} {side} orders at {ep['price'].nunique()} prices "
+                f"totalling {text.qty(data, spoof_qty)} at {text.hms(start)} UTC: "
+                f"{size_vs_depth:.1f}x the {side}-side depth visible just before and "
+                f"{size_vs_usual:.1f}x its usual burst of orders "
+                f"({text.qty(data, float(usual[account]))}). While they rested it {other} "
+                f"{text.qty(data, opp_qty)} on the other side as taker, then cancelled them "
+                f"{'unfilled' if float(ep['filled'].sum()) == 0 else 'nearly unfilled'} "
+                f"after at most {text.secs(int(ep['lifetime'].max()))}."
+            )
+            rows.append(
+                {
+                    "account_id": account,
+                    "window_start": start,
+                    "window_end": end,
+                    "excess": float(
+                        min(size_vs_depth / params.min_size_vs_depth, 4.0)
+                        * min(size_vs_usual / params.min_size_vs_usual, 4.0)
+                    ),
+                    "order_ids": list(ep["order_id"]) + list(during["taker_order"]),
+                    "trade_ids": list(during["trade_id"]),
+                    "explanation": explanation,
+                    "features": {
+                        "layers": len(ep),
+                        "prices": int(ep["price"].nunique()),
+                        "spoof_qty": spoof_qty,
+                        "size_vs_depth": size_vs_depth,
+                        "baseline_depth": first_depth,
+                        "size_vs_usual": size_vs_usual,
+                        "baseline_usual_burst": float(usual[account]),
+                        "lifetime_max_ns": int(ep["lifetime"].max()),
+                        "opposite_taker_qty": opp_qty,
+                    },
+                }
+            )
         return DetectorOutput(orders, candidates_frame(rows))

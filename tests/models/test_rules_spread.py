@@ -83,21 +83,19 @@ def _spoof_day(cancel: bool) -> Scenario:
     for k in range(10):
         o = s.new(100 + k * 100, "AMM-1", "BUY", 67990.0, 0.2)
         s.cancel(150 + k * 100, o)
-    s.new(2000, "XMM-1", "BUY", 67995.0, 0.5)
-    ask = s.new(2000.1, "XMM-1", "SELL", 68005.0, 1.0)
-    amm_ask = s.new(2000.2, "AMM-1", "SELL", 68004.0, 0.5)
+    bid = s.new(2000, "XMM-1", "BUY", 67995.0, 0.5)
+    s.new(2000.1, "XMM-1", "SELL", 68005.0, 1.0)
     layers = [s.new(2001 + i * 0.2, "AMM-1", "BUY", 67994.0 - i, 2.0) for i in range(3)]
-    s.take(2003, "CLI-1", "BUY", [(amm_ask, 0.5)])
+    s.take(2003, "AMM-1", "SELL", [(bid, 0.5)])
     if cancel:
         for i, o in enumerate(layers):
             s.cancel(2004 + i * 0.1, o)
-    del ask
     return s
 
 
 def test_spoofing_fires_on_large_layers_cancelled_after_an_opposite_fill() -> None:
     out = Spoofing().run(_spoof_day(True).build(), SpoofingParams())
-    assert len(out.candidates) == 1 and len(out.candidates.iloc[0]["order_ids"]) == 3
+    assert len(out.candidates) == 1 and out.candidates.iloc[0]["features"]["layers"] == 3
 
 
 def test_spoofing_is_silent_when_the_large_orders_stay() -> None:
