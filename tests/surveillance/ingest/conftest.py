@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from surveillance import storage
@@ -19,8 +18,8 @@ from surveillance.settings import Settings, resolve
 from surveillance.storage import Lake, Landing
 from surveillance.validate import find_violations, read_landing_day
 
-# corruptors.py lives beside the tests (test code, not package code); pytest's
-# importlib mode needs its folder on the path.
+# corruptors.py and ingest_lake.py live beside the tests (test code, not package code);
+# pytest's importlib mode needs their folder on the path.
 _HERE = str(Path(__file__).parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
@@ -69,27 +68,6 @@ def lenient() -> Config:
     return parse_config({"version": 1, "ingest": {"max_quarantine_share": 0.05}})
 
 
-def curated(lake: Lake, dataset: str, day: dt.date) -> pd.DataFrame:
-    """Every curated partition of ``dataset`` for ``day`` as one frame (empty if none)."""
-    uri = lake.curated(dataset, day)
-    if not storage.exists(uri):
-        return pd.DataFrame()
-    return storage.read_table(uri).to_pandas()
-
-
-def quarantined(lake: Lake, dataset: str, day: dt.date) -> pd.DataFrame:
-    """The day's quarantined rows of ``dataset`` (empty if none)."""
-    uri = storage.dataset_partition(lake.quarantine(day), dataset)
-    if not storage.exists(uri):
-        return pd.DataFrame()
-    return storage.read_table(uri).to_pandas()
-
-
-def reasons_of(frame: pd.DataFrame) -> set[str]:
-    """Every reason code carried by quarantined rows."""
-    return {r for reasons in frame["_reasons"] for r in reasons}
-
-
 @pytest.fixture
 def assert_curated_clean(tmp_path: Path) -> Callable[[Lake, dt.date], None]:
     """Check that the curated lake of a day passes the contract validator with no violation.
@@ -110,6 +88,6 @@ def assert_curated_clean(tmp_path: Path) -> Callable[[Lake, dt.date], None]:
         relanded.mark_ready(day)
         violations = find_violations(read_landing_day(relanded, day))
         assert violations.empty, violations.head(10).to_string()
-        assert len(curated(lake, Orders.name, day)), "the curated lake holds no orders"
+        assert storage.read_table(lake.curated(Orders.name, day)).num_rows, "no curated orders"
 
     return check

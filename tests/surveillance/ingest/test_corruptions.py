@@ -14,7 +14,7 @@ from typing import Any
 
 import corruptors
 import pytest
-from conftest import curated, quarantined, reasons_of
+from ingest_lake import curated, quarantined, reasons_of
 
 from surveillance import storage
 from surveillance.config import Config

@@ -11,7 +11,7 @@ from typing import Any
 import corruptors
 import pyarrow.parquet as pq
 import pytest
-from conftest import curated
+from ingest_lake import curated
 
 from surveillance import storage
 from surveillance.config import load_config
