@@ -597,7 +597,8 @@ _EMPTY_HITS = _EMPTY.drop(columns=["rule", "dataset"])
 
 
 def _empty_hits() -> pd.DataFrame:
-    return _EMPTY_HITS.copy()
+    # Shared, never mutated: the registry wrapper only adds columns to non-empty hits.
+    return _EMPTY_HITS
 
 
 # --------------------------------------------------------------------------------------
@@ -605,24 +606,35 @@ def _empty_hits() -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 
 _REGISTRY: list[Rule] = []
+#: The registry's rules by identity, as functions returning None when they find nothing:
+#: find_violations skips building dozens of empty frames on a clean day.
+_RUNNERS: dict[int, Callable[[LandingDay], pd.DataFrame | None]] = {}
 
 
 def _register(
     code: str, dataset: str, description: str
 ) -> Callable[[Callable[[_Context], pd.DataFrame]], Callable[[_Context], pd.DataFrame]]:
     def decorate(fn: Callable[[_Context], pd.DataFrame]) -> Callable[[_Context], pd.DataFrame]:
-        def check(day: LandingDay) -> pd.DataFrame:
+        def run(day: LandingDay) -> pd.DataFrame | None:
             ctx = _context(day)
-            hits = fn(ctx) if len(ctx.frame(dataset)) else _empty_hits()
+            if not len(ctx.frame(dataset)):
+                return None
+            hits = fn(ctx)
             if not len(hits):
-                return _empty_violations()
+                return None
             hits.insert(0, "dataset", dataset)
             hits.insert(0, "rule", code)
             return hits[VIOLATION_COLUMNS].reset_index(drop=True)
 
+        def check(day: LandingDay) -> pd.DataFrame:
+            found = run(day)
+            return _empty_violations() if found is None else found
+
         check.__name__ = f"check_{code.replace('.', '_')}"
         check.__doc__ = description
-        _REGISTRY.append(Rule(code, dataset, description, check))
+        rule = Rule(code, dataset, description, check)
+        _REGISTRY.append(rule)
+        _RUNNERS[id(rule)] = run
         return fn
 
     return decorate
@@ -1819,7 +1831,12 @@ def find_violations(day: LandingDay, rules: Sequence[Rule] = RULES) -> pd.DataFr
         by rule registry order, then dataset file and row. Empty (with those columns)
         for a valid day.
     """
-    frames = [f for f in (rule.check(day) for rule in rules) if len(f)]
+    frames = []
+    for rule in rules:
+        run = _RUNNERS.get(id(rule))
+        found = run(day) if run is not None else rule.check(day)
+        if found is not None and len(found):
+            frames.append(found)
     if not frames:
         return _empty_violations()
     return pd.concat(frames, ignore_index=True)

@@ -20,7 +20,7 @@ from surveillance.validate.sample import sample_tables
 DAY = dt.date(2026, 3, 2)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     keys=hnp.arrays(
         np.int64,
