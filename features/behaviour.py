@@ -458,8 +458,11 @@ def _entity_features(
     arrivals = market.client_arrivals
     if len(arrivals):
         k = np.searchsorted(own_gw, arrivals, side="right")
-        nxt_gw = np.where(k < len(own_gw), own_gw[np.clip(k, 0, max(len(own_gw) - 1, 0))], -1)
-        reacted = (k < len(own_gw)) & (nxt_gw - arrivals <= _RESPONSE_NS)
+        if len(own_gw):
+            nxt_gw = own_gw[np.clip(k, 0, len(own_gw) - 1)]
+            reacted = (k < len(own_gw)) & (nxt_gw - arrivals <= _RESPONSE_NS)
+        else:
+            reacted = np.zeros(len(arrivals), dtype=bool)
         ab = market.bucket(arrivals)
         out["quote_response"] = _ratio(
             np.bincount(ab[reacted], minlength=n).astype(float),
