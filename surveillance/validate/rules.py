@@ -40,6 +40,7 @@ from surveillance.contract import (
     OrderType,
     ReferencePrices,
     Side,
+    TimeInForce,
     Trades,
 )
 from surveillance.days import day_bounds
@@ -279,6 +280,7 @@ class _OrderArrays:
         self.side = _enum_index(frame[Orders.side], Side)
         self.order_type = _enum_index(frame[Orders.order_type], OrderType)
         self.liquidity = _enum_index(frame[Orders.liquidity], Liquidity)
+        self.time_in_force = _enum_index(frame[Orders.time_in_force], TimeInForce)
         self.symbol = _codes(frame[Orders.symbol])
         self.account = _codes(frame[Orders.account_id])
         self.seq, self.seq_valid = _ints(frame[Orders.seq])
@@ -444,7 +446,11 @@ _EVENT_NAMES = np.array([m.value for m in EventType] + ["invalid"], dtype=object
 _BUY = _position(Side.BUY)
 _LIMIT = _position(OrderType.LIMIT)
 _MARKET = _position(OrderType.MARKET)
+_MAKER = _position(Liquidity.MAKER)
 _TAKER = _position(Liquidity.TAKER)
+_IOC = _position(TimeInForce.IOC)
+_FOK = _position(TimeInForce.FOK)
+_POST_ONLY = _position(TimeInForce.POST_ONLY)
 
 
 # --------------------------------------------------------------------------------------
@@ -1134,6 +1140,108 @@ def _first_true_per_group(mask: np.ndarray, starts: np.ndarray) -> np.ndarray:
     first = np.minimum.reduceat(candidate, start_pos)
     result = first[group]
     return np.where(result < len(mask), result, -1)
+
+
+def _immediate(o: _OrderArrays) -> np.ndarray:
+    """Rows of orders that never rest on the book: IOC, FOK and MARKET."""
+    tif = o.time_in_force
+    return (tif == _IOC) | (tif == _FOK) | (o.order_type == _MARKET)
+
+
+def _last_of_life(o: _OrderArrays) -> tuple[np.ndarray, np.ndarray]:
+    """Each order's first and last position in ``life``."""
+    starts = np.flatnonzero(o.life_first)
+    ends = np.append(starts[1:], len(o.life)) - 1
+    return starts, ends
+
+
+@_register(
+    "orders.immediate_order_rests",
+    Orders.name,
+    "An IOC, FOK or MARKET order does not rest: its last event leaves leaves_quantity 0 "
+    "(the unfilled rest is EXPIREd).",
+)
+def _immediate_rests(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    _, ends = _last_of_life(o)
+    last = o.life[ends]
+    # A CANCEL, EXPIRE or REJECT leaving quantity open is orders.terminal_leaves_nonzero.
+    event = o.event[last]
+    open_end = (event != _CANCEL) & (event != _EXPIRE) & (event != _REJECT) & (o.leaves[last] > 0)
+    rows = last[_immediate(o)[last] & open_end]
+    return _hits(
+        ctx,
+        Orders.name,
+        rows,
+        column=Orders.leaves_quantity,
+        expected="0 at the order's last event (the unfilled rest is EXPIREd)",
+        found=o.leaves[rows],
+    )
+
+
+@_register(
+    "orders.immediate_order_maker_fill",
+    Orders.name,
+    "A FILL of an IOC, FOK or MARKET order is TAKER (such an order never rests to be hit).",
+)
+def _immediate_maker(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    rows = np.flatnonzero((o.event == _FILL) & (o.liquidity == _MAKER) & _immediate(o))
+    return _hits(
+        ctx,
+        Orders.name,
+        rows,
+        column=Orders.liquidity,
+        expected="TAKER for an IOC, FOK or MARKET order",
+        found="MAKER",
+    )
+
+
+@_register(
+    "orders.post_only_taker_fill",
+    Orders.name,
+    "A FILL of a POST_ONLY order is MAKER (a post-only order never takes liquidity).",
+)
+def _post_only_taker(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    taker = (o.event == _FILL) & (o.liquidity == _TAKER) & (o.time_in_force == _POST_ONLY)
+    rows = np.flatnonzero(taker)
+    return _hits(
+        ctx,
+        Orders.name,
+        rows,
+        column=Orders.liquidity,
+        expected="MAKER for a POST_ONLY order",
+        found="TAKER",
+    )
+
+
+@_register(
+    "orders.fok_partial_fill",
+    Orders.name,
+    "A FOK order is filled completely or not at all; its last event is flagged otherwise.",
+)
+def _fok_partial(ctx: _Context) -> pd.DataFrame:
+    o = ctx.orders
+    starts, ends = _last_of_life(o)
+    if not len(starts):
+        return _empty_hits()
+    life = o.life
+    fills = np.where(o.event[life] == _FILL, np.nan_to_num(o.fill_quantity[life]), 0.0)
+    filled = np.add.reduceat(fills, starts)
+    last = life[ends]
+    quantity = o.quantity[last]
+    partial = (o.time_in_force[last] == _FOK) & (filled > 0) & ~_close(filled, quantity)
+    partial &= filled < quantity
+    rows = last[partial]
+    return _hits(
+        ctx,
+        Orders.name,
+        rows,
+        column=Orders.fill_quantity,
+        expected=_words("all of quantity ", _text(quantity[partial]), " or nothing"),
+        found=_words("filled ", _text(filled[partial])),
+    )
 
 
 @_register(

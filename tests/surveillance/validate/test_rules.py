@@ -45,7 +45,9 @@ def _set(f: Frames, dataset: str, pos: int, **values: Any) -> int:
 
 def _insert(f: Frames, dataset: str, pos: int, row: dict[str, Any]) -> int:
     frame = f[dataset]
-    new = pd.DataFrame([row]).astype(frame.dtypes.to_dict())
+    new = frame.iloc[[0]].copy()
+    for column, value in row.items():
+        new.iloc[0, new.columns.get_loc(column)] = value
     f[dataset] = pd.concat([frame.iloc[:pos], new, frame.iloc[pos:]], ignore_index=True)
     return pos
 
@@ -108,9 +110,58 @@ def _both_fills_buy(f: Frames) -> int:
     return _t(f, "t2")
 
 
-def _both_fills_maker(f: Frames) -> int:
-    _set(f, "orders", _o(f, 9), liquidity="MAKER")
+def _both_fills_taker(f: Frames) -> int:
+    """o2, the resting GTC order hit in t2, is reported as TAKER like o4."""
+    _set(f, "orders", _o(f, 8), liquidity="TAKER")
     return _t(f, "t2")
+
+
+def _ioc_rests(f: Frames) -> int:
+    """o4 (IOC, quantity now 1) fills 0.8 and keeps 0.2 open instead of expiring it."""
+    for seq in (7, 9):
+        _set(f, "orders", _o(f, seq), quantity=1.0)
+    _set(f, "orders", _o(f, 7), leaves_quantity=1.0)
+    return _set(f, "orders", _o(f, 9), leaves_quantity=0.2)
+
+
+def _market_order_makes(f: Frames) -> int:
+    """t1's liquidity swapped: the MARKET order o3 becomes the maker."""
+    _set(f, "orders", _o(f, 4), liquidity="TAKER")
+    _set(f, "trades", _t(f, "t1"), aggressor_side="SELL")
+    return _set(f, "orders", _o(f, 5), liquidity="MAKER")
+
+
+def _post_only_takes(f: Frames) -> int:
+    """o1 becomes POST_ONLY and takes in t1 (o3, now a resting GTC limit, makes)."""
+    for seq in (1, 4, 14):
+        _set(f, "orders", _o(f, seq), time_in_force="POST_ONLY")
+    for seq in (3, 5):
+        _set(f, "orders", _o(f, seq), order_type="LIMIT", time_in_force="GTC", price=100.0)
+    _set(f, "orders", _o(f, 5), liquidity="MAKER")
+    _set(f, "trades", _t(f, "t1"), aggressor_side="SELL")
+    return _set(f, "orders", _o(f, 4), liquidity="TAKER")
+
+
+def _fok_partly_filled(f: Frames) -> int:
+    """o4 becomes a FOK for 1, fills 0.8 and has the rest expired."""
+    for seq in (7, 9):
+        _set(f, "orders", _o(f, seq), quantity=1.0, time_in_force="FOK")
+    _set(f, "orders", _o(f, 7), leaves_quantity=1.0)
+    _set(f, "orders", _o(f, 9), leaves_quantity=0.2)
+    return _copy_row(
+        f,
+        "orders",
+        _o(f, 9),
+        _o(f, 14) + 1,
+        seq=15,
+        event_time=pd.Timestamp("2026-03-02 00:00:00.015", tz="UTC"),
+        event_type="EXPIRE",
+        leaves_quantity=0.0,
+        fill_price=None,
+        fill_quantity=None,
+        trade_id=None,
+        liquidity=None,
+    )
 
 
 CASES: list[Case] = [
@@ -193,6 +244,10 @@ CASES: list[Case] = [
     Case("orders.leaves_increased", _grow_leaves, also={"orders.fill_leaves_mismatch"}),
     Case("orders.fill_leaves_mismatch", lambda f: _set(f, "orders", _o(f, 4), leaves_quantity=1.4)),
     Case("orders.quantity_changed", lambda f: _set(f, "orders", _o(f, 10), quantity=1.2)),
+    Case("orders.immediate_order_rests", _ioc_rests),
+    Case("orders.immediate_order_maker_fill", _market_order_makes),
+    Case("orders.post_only_taker_fill", _post_only_takes),
+    Case("orders.fok_partial_fill", _fok_partly_filled),
     Case("orders.attribute_changed", lambda f: _set(f, "orders", _o(f, 10), account_id="HOUSE-1")),
     # Orders: references and fills.
     Case("orders.unknown_account", lambda f: _set(f, "orders", _o(f, 11), account_id="GHOST")),
@@ -253,7 +308,7 @@ CASES: list[Case] = [
         _both_fills_buy,
     ),
     Case("trades.fill_ids_mismatch", lambda f: _set(f, "trades", _t(f, "t2"), buy_order_id="o9")),
-    Case("trades.fill_liquidity", _both_fills_maker),
+    Case("trades.fill_liquidity", _both_fills_taker),
     Case(
         "trades.aggressor_mismatch", lambda f: _set(f, "trades", _t(f, "t1"), aggressor_side="SELL")
     ),
