@@ -684,6 +684,21 @@ class CaseStore:
         """
         new_cases: list[_NewCase] = []
         attached: dict[int, _Attached] = {}
+        # No autoflush while planning: widened windows are written once, with the
+        # rest of each case's change, so a case's version rises by one per ingest.
+        with session.no_autoflush:
+            self._plan(session, fresh, gap, now, new_cases, attached)
+        return self._write_plan(session, head, new_cases, attached, actor, source, now)
+
+    @staticmethod
+    def _plan(
+        session: Session,
+        fresh: Mapping[tuple[str, str, str], list[dict[str, Any]]],
+        gap: dt.timedelta,
+        now: dt.datetime,
+        new_cases: list[_NewCase],
+        attached: dict[int, _Attached],
+    ) -> None:
         for key in sorted(fresh):
             group = sorted(fresh[key], key=lambda r: (r["window_start"], r["alert_id"]))
             lo = min(r["window_start"] for r in group) - gap
@@ -730,6 +745,36 @@ class CaseStore:
                 planned.append(_NewCase(rec, follows))
             new_cases.extend(planned)
 
+    @staticmethod
+    def _write_plan(
+        session: Session,
+        head: m.AuditHead,
+        new_cases: list[_NewCase],
+        attached: dict[int, _Attached],
+        actor: str,
+        source: str,
+        now: dt.datetime,
+    ) -> tuple[list[int], list[int], int]:
+        # Attached cases get their final fields before anything is flushed, so each
+        # is written once (and its version rises once).
+        earlier: dict[int, list[m.Alert]] = defaultdict(list)
+        ids = sorted(attached)
+        with session.no_autoflush:
+            for start in range(0, len(ids), _CHUNK):
+                for alert in session.execute(
+                    select(m.Alert).where(m.Alert.case_id.in_(ids[start : start + _CHUNK]))
+                ).scalars():
+                    earlier[alert.case_id].append(alert)
+        withdrawn: set[int] = set()
+        for case_id in ids:
+            case = attached[case_id].case
+            if case.proposed_disposition is not None:
+                # New evidence arrived after the closure was proposed: nobody may
+                # approve a proposal made without it.
+                _clear_proposal(case)
+                withdrawn.add(case_id)
+            recs = attached[case_id].recs
+            _set_aggregates(case, [*map(_alert_fields, earlier[case_id]), *recs], now)
         rows = [plan.row(now) for plan in new_cases]
         session.add_all(rows)
         session.flush()  # one batched INSERT gives every new case its id
@@ -738,28 +783,12 @@ class CaseStore:
                 m.Alert(case_id=row.id, first_seen_at=now, updated_at=now, **rec)
                 for rec in plan.recs
             )
-        earlier: dict[int, list[m.Alert]] = defaultdict(list)
-        ids = sorted(attached)
-        for start in range(0, len(ids), _CHUNK):
-            for alert in session.execute(
-                select(m.Alert).where(m.Alert.case_id.in_(ids[start : start + _CHUNK]))
-            ).scalars():
-                earlier[alert.case_id].append(alert)
-        withdrawn: set[int] = set()
         for case_id in ids:
-            entry = attached[case_id]
-            case = entry.case
             session.add_all(
                 m.Alert(case_id=case_id, first_seen_at=now, updated_at=now, **rec)
-                for rec in entry.recs
+                for rec in attached[case_id].recs
             )
-            if case.proposed_disposition is not None:
-                # New evidence arrived after the closure was proposed: nobody may
-                # approve a proposal made without it.
-                _clear_proposal(case)
-                withdrawn.add(case_id)
-            _set_aggregates(case, [*map(_alert_fields, earlier[case_id]), *entry.recs], now)
-        session.flush()  # alerts inserted, attached cases updated (versions bumped)
+        session.flush()  # the alerts, in batches
 
         for plan, row in zip(new_cases, rows, strict=True):
             after = _snapshot(

@@ -123,7 +123,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 #: Tables of the store, children first (for TRUNCATE and for re-seeding in reverse).
-_TABLES = ("comments", "alerts", "cases", "users", "audit_entries", "audit_head")
+_TABLES = ("comments", "alerts", "cases", "users", "audit_entries", "audit_head", "alembic_version")
 _SERIALS = ("users", "cases", "comments")
 
 

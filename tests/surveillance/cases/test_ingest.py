@@ -233,3 +233,10 @@ def test_the_result_summary_is_json_ready(tmp_path: Path, db_url: str, alerts: A
 def test_create_cases_without_alerts_is_not_ready(tmp_path: Path, db_url: str) -> None:
     with pytest.raises(NotReadyError, match="run mmsurv detect --date 2026-03-02 first"):
         create_cases(_settings(tmp_path, db_url), DAY)
+
+
+def test_alerts_joining_a_case_raise_its_version_once(store: CaseStore, alerts: Any) -> None:
+    case_id = store.ingest_alerts(alerts.table([alerts.row(0)])).case_ids[0]
+    seen = store.case_summary(case_id)
+    store.ingest_alerts(alerts.table([alerts.row(5), alerts.row(10), alerts.row(200)]))
+    assert store.case_summary(case_id).version == seen.version + 1
