@@ -84,9 +84,10 @@ def thin_server(web_env: Any) -> Iterator[str]:
         yield base
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Headless Debian Chromium through Playwright (no browser download)."""
+    """Headless Debian Chromium through Playwright (no browser download), launched once
+    for the module; each test opens its own page."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI") == "true":
             pytest.fail(f"Chromium is missing at {CHROMIUM}: .ci/run installs Debian's chromium")
