@@ -221,6 +221,16 @@ def case_replay(
     return Response(data.model_dump_json(), media_type="application/json")
 
 
+_VERBS = {
+    Action.ASSIGN: "assign cases",
+    Action.COMMENT: "comment on cases",
+    Action.ESCALATE: "escalate cases",
+    Action.CLOSE: "close cases",
+    Action.APPROVE: "approve closures",
+    Action.REJECT: "reject closures",
+    Action.REOPEN: "reopen cases",
+}
+
 _DONE = {
     Action.ASSIGN: "Case assigned to {assignee}.",
     Action.COMMENT: "Comment added.",
@@ -244,7 +254,7 @@ def _act(
     if not store.role_may(user, action):
         raise PermissionDenied(
             f"You are signed in as {user.username} with role {user.role}, which may not "
-            f"{action.value} cases. Nothing was changed."
+            f"{_VERBS[action]}. Nothing was changed."
         )
     try:
         after = store.perform(cases, user, case_id, action, version, **fields)
