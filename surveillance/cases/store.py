@@ -197,7 +197,14 @@ class CaseStore:
 
     @classmethod
     def from_settings(cls, settings: Any) -> CaseStore:
-        """The store named by resolved ``Settings``, with the ``[cases]`` configuration."""
+        """The store named by resolved ``Settings``, with the ``[cases]`` configuration.
+
+        Without a configuration file the packaged defaults apply, and the other
+        stages' sections are not imported (that would cost every ``mmsurv cases``
+        command seconds of start-up); a file is validated whole, as always.
+        """
+        if settings.config_path is None:
+            return cls(settings.db_url, CasesConfig())
         from surveillance.config import load_config
 
         cfg = load_config(settings.config_path).section("cases", CasesConfig)

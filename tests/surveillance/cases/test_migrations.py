@@ -61,19 +61,25 @@ def test_the_store_migrates_on_first_use(empty_db_url: str) -> None:
 
 
 def test_two_processes_migrating_at_once_both_succeed(empty_db_url: str) -> None:
-    code = "import sys; from surveillance.cases import upgrade; print(upgrade(sys.argv[1]))"
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", code, empty_db_url],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    results = [p.communicate(timeout=120) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], results
-    assert [out.strip() for out, _ in results] == [head_revision()] * 2
+    code = (
+        "import sys; from surveillance.cases import upgrade; print('ready', flush=True); "
+        "sys.stdin.readline(); print(upgrade(sys.argv[1]))"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, empty_db_url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None and child.stdin is not None
+    assert child.stdout.readline().strip() == "ready"
+    child.stdin.write("go\n")
+    child.stdin.flush()
+    mine = upgrade(empty_db_url)
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 0, err
+    assert [mine, out.strip()] == [head_revision()] * 2
 
 
 def test_a_new_sqlite_store_is_readable_by_its_owner_only(tmp_path: Path) -> None:
