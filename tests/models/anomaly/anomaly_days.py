@@ -23,8 +23,9 @@ from surveillance.contract import Accounts, Instruments, Orders, Trades
 from surveillance.settings import Settings, resolve
 from surveillance.storage import Lake, write_partition
 
-#: The first training day of the hand-built lake.
+#: The first training day of the hand-built lake, and the last of the trained fixture's.
 FIRST = dt.date(2026, 2, 2)
+TRAIN_LAST = FIRST + dt.timedelta(days=2)
 
 
 def quiet_day(day: dt.date, amm_spread: float = 2.0, symbol: str = "BTC-USD") -> SymbolDay:

@@ -11,44 +11,21 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from anomaly_days import FIRST, hand_lake_factory
+from anomaly_days import FIRST
 
 from features.data import load_symbol_day
 from models.anomaly.registry import ModelMismatchError, cards, load, save, version_dir
 from models.anomaly.score import score_model
 from models.anomaly.train import TrainResult, train_models
 from models.anomaly.vectors import feature_list
-from surveillance.config import Config, parse_config
+from surveillance.config import Config
 from surveillance.contract import Alerts
 from surveillance.errors import InputError
 from surveillance.settings import Settings, resolve
 from surveillance.storage import join, read_bytes, write_bytes
 
-TRAIN_LAST = FIRST + dt.timedelta(days=2)
 QUIET_DAY = FIRST + dt.timedelta(days=3)
 WIDE_DAY = FIRST + dt.timedelta(days=4)
-
-
-@pytest.fixture(scope="module")
-def cfg() -> Config:
-    """Small models: few trees and pseudo-days keep training fast."""
-    return parse_config({"version": 1, "anomaly": {"n_estimators": 20, "pseudo_days": 50}})
-
-
-@pytest.fixture(scope="module")
-def training(tmp_path_factory: pytest.TempPathFactory, cfg: Config) -> tuple[Settings, TrainResult]:
-    """Three quiet training days (AMM spread 2), then a quiet day and a day quoted 3x wider.
-
-    Trained once per module; read-only (tests that change the registry use ``trained``).
-    """
-    settings = hand_lake_factory(tmp_path_factory.mktemp("hand"))([2.0, 2.0, 2.0, 2.0, 6.0])
-    return settings, train_models(settings, FIRST, TRAIN_LAST, config=cfg)
-
-
-@pytest.fixture(scope="module")
-def trained_once(training: tuple[Settings, TrainResult]) -> Settings:
-    """The settings of the module's trained lake (read-only)."""
-    return training[0]
 
 
 @pytest.fixture
