@@ -137,14 +137,14 @@ def read_landing_day(landing: Landing, day: dt.date, *, require_marker: bool = T
             f"{landing.marker(day)} is missing; wait for the venue to finish the export "
             "or pass require_marker=False to read it anyway"
         )
-    tables: dict[str, pd.DataFrame] = {}
-    files: dict[str, list[str]] = {}
+    # List every dataset before reading any: a missing one fails the day at once.
+    files = {dataset.name: landing.files(dataset.name, day) for dataset in LANDING_DATASETS}
     for dataset in LANDING_DATASETS:
-        uris = landing.files(dataset.name, day)
-        if not uris and not dataset.optional_dataset:
+        if not files[dataset.name] and not dataset.optional_dataset:
             raise _missing_dataset(landing, dataset, day)
-        files[dataset.name] = uris
-        tables[dataset.name] = _read_dataset(dataset, uris)
+    tables = {
+        dataset.name: _read_dataset(dataset, files[dataset.name]) for dataset in LANDING_DATASETS
+    }
     return LandingDay(day=day, tables=tables, files=files)
 
 
