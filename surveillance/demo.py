@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+from models.anomaly.demo import explain_step as anomaly_explain_step
+from models.anomaly.demo import train_step as anomaly_train_step
 from surveillance import settings as settings_module
 from surveillance.book.demo import demo_step as book_step
 from surveillance.cases.demo import demo_step as cases_step
@@ -29,7 +31,9 @@ STEPS: list[tuple[str, Step]] = [
     ("simulate: a venue day with injected misconduct, and its labels", simulate_step),
     ("ingest: the data-quality gate, quarantine and curated lake", ingest_step),
     ("book: the order book replayed; spread, AMM presence, reconciliation", book_step),
+    ("anomaly models: trained on three clean simulated days", anomaly_train_step),
     ("detect: features and rule detectors; alerts by typology and evaluation", detect_step),
+    ("anomaly alerts: what the models found, and why", anomaly_explain_step),
     ("cases: the day's alerts become cases", cases_step),
     ("evidence: a signed pack of one case, verified; the review report", evidence_step),
     ("web app: work the cases in a browser", web_step),

@@ -22,10 +22,8 @@ def quiet() -> tuple[SymbolDay, pd.DataFrame]:
 
 def _row(quiet: tuple[SymbolDay, pd.DataFrame], entity: str, bucket: int = 12) -> dict[str, Any]:
     frame = quiet[1]
-    row: dict[str, Any] = (
-        frame[(frame["entity_id"] == entity) & (frame["bucket"] == bucket)].iloc[0].to_dict()
-    )
-    return row
+    row = frame[(frame["entity_id"] == entity) & (frame["bucket"] == bucket)].iloc[0]
+    return {str(k): v for k, v in row.items()}
 
 
 def test_one_row_per_market_maker_entity_and_bucket(quiet: tuple[SymbolDay, pd.DataFrame]) -> None:

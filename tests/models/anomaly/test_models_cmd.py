@@ -58,7 +58,7 @@ def test_detect_without_a_model_skips_anomaly_scoring_and_says_so(
 ) -> None:
     """With no registered model, detect runs the rules and lists every skipped model."""
     result = detect_day(hand_lake([2.0]), FIRST, config=cfg)
-    assert [s.split(":")[1] for s in result.summary()["skipped"]] == ["baseline", "peer", "iforest"]
+    assert [s.split(":")[1] for s in result.skipped] == ["baseline", "peer", "iforest"]
 
 
 def test_detect_scores_the_registered_models(trained_once: Settings, cfg: Config) -> None:
