@@ -191,15 +191,17 @@ def write_report_of_run(context: Mapping[str, Any], day: str) -> str:
     """Write the nightly run report from this run's stage summaries and task states."""
     from surveillance.nightly import StageRecord, write_run_report
 
-    dag_run = context["dag_run"]
-    records: list[StageRecord] = []
-    states: dict[str, str] = {}
-    for ti in dag_run.get_task_instances():
-        states_key = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
-        states[states_key] = str(ti.state)
     ti_self = context["ti"]
+    records: list[StageRecord] = []
+    # Tasks reach the metadata database only through the Execution API (Airflow 3).
+    found = ti_self.get_task_states(dag_id=ti_self.dag_id, run_ids=[ti_self.run_id])
+    states = {
+        str(task): str(state)
+        for task, state in dict(found.get(ti_self.run_id, {})).items()
+        if task != ti_self.task_id
+    }
     for task_id in ("ingest", "per_symbol.book", "per_symbol.detect", "create_cases"):
-        pulled = ti_self.xcom_pull(task_ids=task_id, map_indexes=None, default=None)
+        pulled = ti_self.xcom_pull(task_ids=task_id, default=None)
         values = pulled if isinstance(pulled, list) else [pulled]
         for value in values:
             if isinstance(value, Mapping) and "stage" in value:
