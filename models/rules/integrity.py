@@ -166,12 +166,15 @@ class LiquidationHuntingParams(SectionModel):
 
     enabled: bool = Field(True, description="Run this detector.")
     cluster_gap_s: float = Field(
-        30.0,
+        5.0,
         gt=0,
         description="Liquidation orders less than this many seconds apart are one cluster.",
     )
     pre_window_s: float = Field(
-        120.0, gt=0, description="Seconds before a cluster in which the AMM's aggression counts."
+        60.0,
+        gt=0,
+        description="Seconds before a cluster (and through it) in which the AMM's aggression in "
+        "the liquidations' direction counts.",
     )
     baseline_quantile: float = Field(
         0.999,
@@ -181,10 +184,17 @@ class LiquidationHuntingParams(SectionModel):
         "its aggressive flow over windows of the same length tiling the day.",
     )
     min_liquidation_share: float = Field(
-        0.2,
+        0.3,
         ge=0,
         le=1,
-        description="Least share of the cluster's liquidation fills the AMM took on the other side.",
+        description="Least share of the cluster's liquidation volume the account took with "
+        "orders entered just before (see fresh_s): positioned to absorb them.",
+    )
+    fresh_s: float = Field(
+        5.0,
+        gt=0,
+        description="An order that filled liquidations counts as positioned for them when it "
+        "was entered at most this many seconds before the fill.",
     )
 
 
@@ -210,11 +220,13 @@ class LiquidationHunting(RuleDetector):
         day_start = int(day_bounds(data.day)[0].value)
         tv = data.trade_view
         liq_trades = tv[tv["taker_origin"] == "LIQUIDATION"]
+        summary_t = data.order_summary.set_index("order_id")["t"]
         rows = []
         feats = []
         for account in data.amm_accounts:
             starts = clusters["start"].to_numpy(dtype=np.int64) - pre
-            ends = clusters["start"].to_numpy(dtype=np.int64)
+            # the push runs up to and through the liquidations it triggers
+            ends = clusters["end"].to_numpy(dtype=np.int64) + 1
             flow, _ = aggressive_flow_rate(data, [account], starts, ends)
             mine = tv[tv["taker_account"] == account]
             base = np.abs(
@@ -231,6 +243,10 @@ class LiquidationHunting(RuleDetector):
                 pushed = float(sign * flow[i])
                 fills = liq_trades[liq_trades["taker_order"].isin(cl["order_ids"])]
                 took = fills[fills["maker_account"] == account]
+                # the absorbing orders: entered just before the liquidations they filled
+                born = took["maker_order"].map(summary_t).to_numpy(dtype=float, na_value=np.nan)
+                age = took["t"].to_numpy(dtype=float) - born
+                took = took[np.nan_to_num(age, nan=np.inf) <= params.fresh_s * NS]
                 share = float(took["qty"].sum() / fills["qty"].sum()) if len(fills) else 0.0
                 later = data.price_at(np.array([int(cl["end"]) + 60 * NS]))[0]
                 avg = float(np.average(took["price"], weights=took["qty"])) if len(took) else np.nan
