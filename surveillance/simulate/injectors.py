@@ -41,6 +41,9 @@ MS = 1_000_000
 US = 1_000
 SLOT_NS = 600 * SECOND
 RETRY_SPAN = 240 * SECOND  # an incident that cannot start within this gives up
+
+#: A label's substance: window start and end (ns since midnight), order and trade numbers.
+Span = tuple[int, int, list[int], list[int]]
 FIRST_SLOT, LAST_SLOT = 3, 141  # keep clear of the day's first and last half hour
 
 
@@ -109,7 +112,12 @@ class Incident:
     def oids(self) -> list[int]:
         return [o.oid for o in self.orders]
 
-    def finalize(self, sim: SymbolSim, rows: RowIndex) -> dict[str, Any] | None:
+    def finalize(self, sim: SymbolSim, rows: RowIndex) -> Span | None:
+        """What the journal shows of the conduct, or None when it did not happen.
+
+        Returns the window (start, end, in ns since midnight) and the order and
+        trade numbers to cite.
+        """
         raise NotImplementedError
 
     def label(
@@ -182,10 +190,9 @@ class Injector:
         rows = RowIndex(sim, oids)
         out = []
         for inc in self.incidents:
-            row = inc.finalize(sim, rows)
-            if row is not None:
-                row_ = inc.label(sim, *row, day_ns=day_ns) if isinstance(row, tuple) else row
-                out.append(row_)
+            span = inc.finalize(sim, rows)
+            if span is not None:
+                out.append(inc.label(sim, *span, day_ns=day_ns))
         return out
 
     # helpers
@@ -193,7 +200,7 @@ class Injector:
         return self.sim.retail[self.sim.rng.below(len(self.sim.retail))]
 
     def amm_at_best(self, side: int) -> Order | None:
-        """The AMM's level-0 quote on ``side`` if it is alone... at the best price."""
+        """The AMM's level-0 quote on ``side`` if it rests at the best price, else None."""
         o = self.sim.amm_order(side, 0)
         if o is None or o.price != self.sim.engine.best(side):
             return None
@@ -290,7 +297,7 @@ class _TradingAheadIncident(Incident):
             sim.send_new(o)
         self.reversals.append(o)
 
-    def finalize(self, sim: SymbolSim, rows: RowIndex) -> Any:
+    def finalize(self, sim: SymbolSim, rows: RowIndex) -> Span | None:
         slice_first = {o.oid: min(fill_times(o), default=None) for o in self.slices}
         ahead_ok = []
         for a in self.aheads:
@@ -384,7 +391,7 @@ class FlowAnticipation(Injector):
 class _FlowIncident(Incident):
     typology = Typology.FR_FLOW_ANTICIPATION
 
-    def finalize(self, sim: SymbolSim, rows: RowIndex) -> Any:
+    def finalize(self, sim: SymbolSim, rows: RowIndex) -> Span | None:
         trades = [t for o in self.orders for t in fills(o)]
         if not trades:
             return None
@@ -456,7 +463,7 @@ class _PriorityIncident(Incident):
             _cancel_open((sim, j))
         _cancel_open((sim, self.victim))
 
-    def finalize(self, sim: SymbolSim, rows: RowIndex) -> Any:
+    def finalize(self, sim: SymbolSim, rows: RowIndex) -> Span | None:
         j = self.jumper
         if j is None or not j.jumped:
             return None
@@ -554,7 +561,7 @@ class _SequencingIncident(Incident):
     client: Order
     amm_order: Order
 
-    def finalize(self, sim: SymbolSim, rows: RowIndex) -> Any:
+    def finalize(self, sim: SymbolSim, rows: RowIndex) -> Span | None:
         c_rows = rows.events(self.client.oid, NEW)
         a_rows = [
             r for r in rows.events(self.amm_order.oid) if sim.journal.etype[r] in (NEW, CANCEL)
@@ -621,7 +628,7 @@ class _OffMarketIncident(Incident):
         self.client = self.track(o)
         sim.send_new(o)
 
-    def finalize(self, sim: SymbolSim, rows: RowIndex) -> Any:
+    def finalize(self, sim: SymbolSim, rows: RowIndex) -> Span | None:
         c = self.client
         if c is None or not c.worse_than:
             return None
@@ -687,7 +694,7 @@ class _FadeIncident(Incident):
     quote: Order
     price0: int
 
-    def finalize(self, sim: SymbolSim, rows: RowIndex) -> Any:
+    def finalize(self, sim: SymbolSim, rows: RowIndex) -> Span | None:
         c_rows = rows.events(self.client.oid, NEW)
         q_rows = [
             r
@@ -773,7 +780,7 @@ class _WideningIncident(Incident):
         self.end_t = sim.now
         sim.amm_quote_now()
 
-    def finalize(self, sim: SymbolSim, rows: RowIndex) -> Any:
+    def finalize(self, sim: SymbolSim, rows: RowIndex) -> Span | None:
         o = self.large_order
         if o is None or not o.track:
             return None
@@ -853,7 +860,7 @@ class _SpoofIncident(Incident):
         for o in self.layers:
             _cancel_open((sim, o))
 
-    def finalize(self, sim: SymbolSim, rows: RowIndex) -> Any:
+    def finalize(self, sim: SymbolSim, rows: RowIndex) -> Span | None:
         t = self.trader
         if t is None or not t.track:
             return None
@@ -920,7 +927,7 @@ class _WashIncident(Incident):
         sim.send_new(take, gw=sim.now + int(rng.uniform(15, 800) * MS))
         sim.at(sim.now + 2 * SECOND, _cancel_open, (sim, rest))
 
-    def finalize(self, sim: SymbolSim, rows: RowIndex) -> Any:
+    def finalize(self, sim: SymbolSim, rows: RowIndex) -> Span | None:
         ge = sim.group_entity
         ent = sim.entity_of
         trades = []
@@ -1047,7 +1054,7 @@ class _HuntIncident(Incident):
         sim.amm_quote_now()
         sim.at(sim.now + int(sim.rng.uniform(2, 20) * SECOND), _cancel_open, (sim, self.absorb))
 
-    def finalize(self, sim: SymbolSim, rows: RowIndex) -> Any:
+    def finalize(self, sim: SymbolSim, rows: RowIndex) -> Span | None:
         ge = sim.group_entity
         ent = sim.entity_of
         hits = [
@@ -1137,7 +1144,7 @@ class _BreachIncident(Incident):
         for o in _amm_pending(sim):
             self.track(o)
 
-    def finalize(self, sim: SymbolSim, rows: RowIndex) -> Any:
+    def finalize(self, sim: SymbolSim, rows: RowIndex) -> Span | None:
         if not self.end_t:
             return None
         started = [
