@@ -338,37 +338,33 @@ def _move_boundaries(
     two_mid = bt + at
     n = lv_ticks.shape[0]
     for d in range(bps.shape[0]):
+        # The band edges move with the mid, usually by a few levels: walk them from
+        # where they were, adding or removing the quantity of each level crossed.
         # bid band: price >= mid * (1 - b/1e4)  <=>  tick * 20000 >= two_mid * (10000 - b)
         num = two_mid * (10000 - bps[d])
         lo_tick = -((-num) // 20000)  # ceil
-        new_lo = np.searchsorted(lv_ticks, lo_tick, side="left")
-        old_lo = dep[0, d]
-        if new_lo < old_lo:
-            acc = 0
-            for i in range(new_lo, min(old_lo, n)):
-                acc += lv[0, i, L_QTY]
-            dep[2, d] += acc
-        elif new_lo > old_lo:
-            acc = 0
-            for i in range(old_lo, min(new_lo, n)):
-                acc += lv[0, i, L_QTY]
-            dep[2, d] -= acc
-        dep[0, d] = new_lo
+        lo = dep[0, d]  # first level counted (n: none)
+        acc = dep[2, d]
+        while lo > 0 and lv_ticks[lo - 1] >= lo_tick:
+            lo -= 1
+            acc += lv[0, lo, L_QTY]
+        while lo < n and lv_ticks[lo] < lo_tick:
+            acc -= lv[0, lo, L_QTY]
+            lo += 1
+        dep[0, d] = lo
+        dep[2, d] = acc
         # ask band: price <= mid * (1 + b/1e4)  <=>  tick * 20000 <= two_mid * (10000 + b)
         hi_tick = (two_mid * (10000 + bps[d])) // 20000  # floor
-        new_hi = np.searchsorted(lv_ticks, hi_tick, side="right") - 1
-        old_hi = dep[1, d]
-        if new_hi > old_hi:
-            acc = 0
-            for i in range(max(old_hi + 1, 0), new_hi + 1):
-                acc += lv[1, i, L_QTY]
-            dep[3, d] += acc
-        elif new_hi < old_hi:
-            acc = 0
-            for i in range(max(new_hi + 1, 0), old_hi + 1):
-                acc += lv[1, i, L_QTY]
-            dep[3, d] -= acc
-        dep[1, d] = new_hi
+        hi = dep[1, d]  # last level counted (-1: none)
+        acc = dep[3, d]
+        while hi < n - 1 and lv_ticks[hi + 1] <= hi_tick:
+            hi += 1
+            acc += lv[1, hi, L_QTY]
+        while hi >= 0 and lv_ticks[hi] > hi_tick:
+            acc -= lv[1, hi, L_QTY]
+            hi -= 1
+        dep[1, d] = hi
+        dep[3, d] = acc
 
 
 @njit(cache=True)
