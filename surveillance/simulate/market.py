@@ -175,7 +175,6 @@ class SymbolSim:
         self._longs: list[tuple[int, int, list[int]]] = []
         self._shorts: list[tuple[int, int, list[int]]] = []
         self._npos = 0
-        self.liquidations: list[Order] = []
         self.liquidation_listeners: list[Callable[[Order], None]] = []
         weights = [w for _, w in AGENT_WEIGHTS]
         total = sum(weights)
@@ -743,7 +742,6 @@ class SymbolSim:
         acct, _, qty = pos[:3]
         pos.append(t)  # marks the position as liquidated
         o = self.order(acct, side, MARKET, IOC, NULL, qty, LIQUIDATION_ORIGIN)
-        self.liquidations.append(o)
         self.at(t + int(self.rng.uniform(1e6, 20e6)), self._send_liquidation, o)
 
     def _send_liquidation(self, o: Order) -> None:
