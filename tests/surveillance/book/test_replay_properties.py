@@ -120,7 +120,7 @@ def _findings(table: pa.Table) -> list[dict[str, Any]]:
     return out
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     orders=journals(),
     chunk_rows=st.integers(1, 80),
