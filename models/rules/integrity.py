@@ -17,6 +17,7 @@ from features.integrity import (
     obligation_timeline,
     same_group_trades,
 )
+from features.spread import quote_spread_series
 from models.rules import text
 from models.rules.base import DetectorOutput, RuleDetector, candidates_frame
 from surveillance.config import SectionModel
@@ -362,9 +363,14 @@ class ObligationBreach(RuleDetector):
         natural = float(np.quantile(spans["duration"], params.baseline_quantile))
         bar = max(floor_ns, min(natural, 10 * floor_ns))
         # the account an analyst should look at: the AMM account quoting most of the day
-        per_account = {
-            acc: float(obligation_timeline(data, [acc])["compliant"].mean()) for acc in amm
-        }
+        # The account an analyst should look at: the one making the AMM's inner quote,
+        # i.e. with the tightest own two-sided spread over the day (the other accounts
+        # quote the outer levels of the ladder).
+        per_account = {}
+        for acc in amm:
+            spreads = quote_spread_series(data, [acc])["spread_bps"].to_numpy(dtype=float)
+            spreads = spreads[np.isfinite(spreads) & (spreads > 0)]
+            per_account[acc] = -float(np.median(spreads)) if len(spreads) else -np.inf
         account = max(per_account, key=lambda a: per_account[a])
         min_uptime = data.instrument.get("mm_min_uptime")
         rows = []
