@@ -76,8 +76,15 @@ class AnomalyConfig(SectionModel):
         400,
         ge=20,
         le=100_000,
-        description="Resampled days (hour blocks of out-of-sample training buckets) used to "
-        "calibrate the day threshold.",
+        description="Resampled days (blocks of out-of-sample training buckets) used to "
+        "calibrate the day thresholds.",
+    )
+    block_hours: int = Field(
+        4,
+        ge=1,
+        le=12,
+        description="Pseudo-days are resampled from blocks of this many hours of training "
+        "buckets; must divide 24. Longer blocks keep more of a day's own character.",
     )
     top_features: int = Field(
         3, ge=1, le=10, description="Features quoted in an alert's explanation."

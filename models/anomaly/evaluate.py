@@ -33,10 +33,11 @@ import pandas as pd
 
 from features.behaviour import bucket_vectors
 from features.data import load_symbol_day
+from models.anomaly.calibration import judge
 from models.anomaly.config import AnomalyConfig
 from models.anomaly.registry import load
-from models.anomaly.train import tail_mean, train_models
-from models.anomaly.vectors import feature_list, model_input
+from models.anomaly.train import train_models
+from models.anomaly.vectors import effective_z, feature_list, model_input
 from surveillance.config import load_config
 from surveillance.contract import Labels, Orders
 from surveillance.settings import Settings, resolve
@@ -159,9 +160,15 @@ def run(
                 if model.bucket_s not in cache:
                     cache[model.bucket_s] = bucket_vectors(data, model.bucket_s)
                 inp = model_input(name, cache[model.bucket_s], model.period_hours)
-                score = tail_mean(est.decision_function(inp.X), model.tail_buckets)
-                row[f"{name}_score"] = score
-                row[f"{name}_alert"] = bool(score < model.thresholds[symbol])
+                verdict = judge(
+                    model.calibrations[symbol],
+                    est.decision_function(inp.X),
+                    effective_z(name, est, inp.X)[0],
+                    model.tail_buckets,
+                )
+                # One number per day for the ROC: the larger excess of the two statistics.
+                row[f"{name}_score"] = verdict.excess
+                row[f"{name}_alert"] = verdict.alert
             rows.append(row)
         print(f"scored {test_day} ({scenario})", flush=True)
     frame = pd.DataFrame(rows)
@@ -195,7 +202,7 @@ def summarise(frame: pd.DataFrame, models: list[str]) -> dict[str, Any]:
         for m in models:
             entry[m] = {
                 "auc": round(
-                    roc_auc(-pos[f"{m}_score"].to_numpy(), -clean[f"{m}_score"].to_numpy()), 3
+                    roc_auc(pos[f"{m}_score"].to_numpy(), clean[f"{m}_score"].to_numpy()), 3
                 ),
                 "recall": round(float(pos[f"{m}_alert"].mean()), 3),
             }

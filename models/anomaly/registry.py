@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import sklearn
 
+from models.anomaly.calibration import DayCalibration
 from surveillance import __version__
 from surveillance.errors import SurveillanceError
 from surveillance.storage import Lake, exists, filesystem, join, read_bytes, write_bytes
@@ -50,9 +51,8 @@ class ModelMismatchError(SurveillanceError):
 class TrainedModel:
     """What one registry version holds: per symbol, a fitted estimator and its calibration.
 
-    ``thresholds[symbol]`` is the day-score threshold (a day alerts when its score is
-    below it) and ``spreads[symbol]`` the robust spread of calibration day scores, which
-    turns a day score into a 0-100 alert score.
+    ``calibrations[symbol]`` holds the day thresholds
+    (:class:`models.anomaly.calibration.DayCalibration`).
     """
 
     name: str
@@ -61,8 +61,7 @@ class TrainedModel:
     period_hours: int
     tail_buckets: int
     estimators: dict[str, Any] = field(default_factory=dict)
-    thresholds: dict[str, float] = field(default_factory=dict)
-    spreads: dict[str, float] = field(default_factory=dict)
+    calibrations: dict[str, DayCalibration] = field(default_factory=dict)
 
 
 def library_versions() -> dict[str, str]:

@@ -4,14 +4,15 @@
 ``surveillance.detect.ANOMALY_SCORERS``) once per symbol. Each scorer loads the
 newest registered version of its model (refusing one that does not fit the code),
 scores the affiliated market maker's bucket vectors, and raises at most one alert
-per (model, entity, symbol, day): when the day's score (the mean decision value of
-its ``tail_buckets`` most unusual buckets) is below the threshold calibrated on the
-training window.
+per (model, entity, symbol, day): when the day's *tail* (its few most unusual
+buckets) or *drift* (the sustained shift of one feature over the day) is beyond the
+threshold calibrated on the training window (:mod:`models.anomaly.calibration`).
 
 **Explanation.** The features that drove the score are those with the largest
 robust z-scores (in their suspicious direction for the peer model) over the day's
-most unusual buckets; the alert quotes each one's value, its baseline (the AMM's
-median at that time of day, or the peers' median plus the usual gap) and its z.
+most unusual buckets (a tail alert), or with the largest day-level drift (a drift
+alert); the alert quotes each one's value, its baseline (the AMM's median at that
+time of day, its median over the training window, or the peers' median) and its z.
 
 **Typology.** Each behaviour feature points to a typology or only to a family
 (:data:`features.behaviour.FEATURES`). The alert takes the typology of the top
@@ -33,12 +34,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from features.behaviour import FEATURE_BY_NAME, bucket_vectors
+from features.behaviour import FEATURE_BY_NAME, FEATURE_NAMES, bucket_vectors
 from features.data import NS, SymbolDay, from_ns
+from models.anomaly.calibration import DayVerdict, judge
 from models.anomaly.config import AnomalyConfig
 from models.anomaly.registry import TrainedModel, latest_version, load
-from models.anomaly.train import tail_mean
-from models.anomaly.vectors import MODEL_HELP, feature_list, model_input
+from models.anomaly.vectors import MODEL_HELP, effective_z, feature_list, model_input
 from models.rules.base import alert_id, features_json, score_from_excess, severity_of
 from surveillance.config import Config, params_hash
 from surveillance.contract import Alerts, Family, Typology
@@ -113,16 +114,6 @@ def _empty() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in Alerts.names()})
 
 
-def _contributions(model: str, est: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row and feature: the effective z (suspicious direction only for ``peer``) and
-    the baseline centre."""
-    z, centre = est.standardise(X)
-    if model == "peer":
-        d = np.asarray(est.directions_)
-        z = np.where(d > 0, np.clip(z, 0, None), np.where(d < 0, np.clip(z, None, 0), z))
-    return np.asarray(z), np.asarray(centre)
-
-
 def choose_typology(top: list[str]) -> tuple[str, str, str]:
     """(family, typology code, basis) for an alert whose strongest features are ``top``."""
     first = FEATURE_BY_NAME[top[0]]
@@ -168,36 +159,29 @@ def score_model(name: str, settings: Settings, cfg: Config, data: SymbolDay) -> 
     if len(inp.X) == 0:
         return _empty()
     decisions = est.decision_function(inp.X)
-    z, centre = _contributions(name, est, inp.X)
-    threshold = model.thresholds[data.symbol]
-    spread = model.spreads[data.symbol]
+    z, centre = effective_z(name, est, inp.X)
+    cal = model.calibrations[data.symbol]
     rows = []
     for entity in sorted(inp.keys["entity_id"].unique()):
         m = (inp.keys["entity_id"] == entity).to_numpy()
-        dec = decisions[m]
-        day_score = tail_mean(dec, model.tail_buckets)
-        if not (day_score < threshold):
-            continue
-        k = min(model.tail_buckets, len(dec))
-        tail = np.argsort(dec, kind="stable")[:k]
-        rows.append(
-            _alert(
-                name,
-                model,
-                card,
-                data,
-                entity,
-                inp,
-                m,
-                tail,
-                z,
-                centre,
-                day_score,
-                threshold,
-                spread,
-                acfg,
+        verdict = judge(cal, decisions[m], z[m], model.tail_buckets)
+        if verdict.alert:
+            rows.append(
+                _alert(
+                    name,
+                    model,
+                    card,
+                    data,
+                    entity,
+                    inp,
+                    m,
+                    decisions[m],
+                    z[m],
+                    centre[m],
+                    verdict,
+                    acfg,
+                )
             )
-        )
     if not rows:
         return _empty()
     return pd.DataFrame(rows, columns=Alerts.names())
@@ -211,97 +195,102 @@ def _alert(
     entity: str,
     inp: Any,
     mask: np.ndarray,
-    tail: np.ndarray,
+    decisions: np.ndarray,
     z: np.ndarray,
     centre: np.ndarray,
-    day_score: float,
-    threshold: float,
-    spread: float,
+    verdict: DayVerdict,
     acfg: AnomalyConfig,
 ) -> dict[str, Any]:
     keys = inp.keys[mask].reset_index(drop=True)
-    names = model.feature_list
-    offset = 1 if name == "baseline" else 0  # the baseline's first column is the period
-    zt = z[mask][tail][:, offset:]
-    ct = centre[mask][tail][:, offset:]
-    values = inp.values[mask][tail]
-    strength = np.abs(zt).mean(axis=0)
+    values_all = inp.values[mask]
+    feature_names = list(FEATURE_NAMES)
+    k = min(model.tail_buckets, len(decisions))
+    cal = model.calibrations[data.symbol]
+    if verdict.reason == "tail":
+        chosen = np.argsort(decisions, kind="stable")[:k]
+        strength = np.abs(z[chosen]).mean(axis=0)
+        rows_for_values = chosen
+    else:
+        strength = verdict.drift_z
+        rows_for_values = np.arange(len(decisions))
     order = np.argsort(-strength, kind="stable")[: acfg.top_features]
-    feature_names = names[offset:]
+    if verdict.reason != "tail":
+        # Evidence of a drift: the buckets where its strongest feature deviated most.
+        chosen = np.argsort(-np.abs(z[:, order[0]]), kind="stable")[:k]
     top = [feature_names[j] for j in order]
     family, typology, basis = choose_typology(top)
-    starts = np.sort(keys["bucket_start"].to_numpy()[tail])
     bucket_ns = model.bucket_s * NS
-    w0, w1 = int(starts[0]), int(starts[-1]) + bucket_ns
-    # Evidence: the entity's orders and trades in the most unusual buckets.
+    starts = np.sort(keys["bucket_start"].to_numpy()[chosen])
+    if verdict.reason == "tail":
+        w0, w1 = int(starts[0]), int(starts[-1]) + bucket_ns
+    else:
+        w0 = int(keys["bucket_start"].min())
+        w1 = int(keys["bucket_start"].max()) + bucket_ns
     accounts = [a for a in data.amm_accounts if data.entity_of.get(a, a) == entity] or list(
         data.amm_accounts
     )
     ev = data.events
-    in_tail = np.zeros(len(ev), dtype=bool)
     tv = data.trade_view
-    tr_tail = np.zeros(len(tv), dtype=bool)
-    for s in starts:
-        in_tail |= (ev["t"].to_numpy() >= s) & (ev["t"].to_numpy() < s + bucket_ns)
-        tr_tail |= (tv["t"].to_numpy() >= s) & (tv["t"].to_numpy() < s + bucket_ns)
-    mine = ev[in_tail & ev["account_id"].isin(accounts).to_numpy()]
+    ev_t, tv_t = ev["t"].to_numpy(), tv["t"].to_numpy()
+    in_b = np.zeros(len(ev), dtype=bool)
+    tr_b = np.zeros(len(tv), dtype=bool)
+    for s0 in starts:
+        in_b |= (ev_t >= s0) & (ev_t < s0 + bucket_ns)
+        tr_b |= (tv_t >= s0) & (tv_t < s0 + bucket_ns)
+    mine = ev[in_b & ev["account_id"].isin(accounts).to_numpy()]
     busiest = mine["account_id"].value_counts()
     account = str(busiest.index[0]) if len(busiest) else (accounts[0] if accounts else None)
     order_ids = sorted(set(mine["order_id"].astype(str)))[:MAX_EVIDENCE_IDS]
-    trades = tv[
-        tr_tail & (tv["buy_account"].isin(accounts) | tv["sell_account"].isin(accounts)).to_numpy()
-    ]
-    trade_ids = sorted(set(trades["trade_id"].astype(str)))[:MAX_EVIDENCE_IDS]
+    ours = (tv["buy_account"].isin(accounts) | tv["sell_account"].isin(accounts)).to_numpy()
+    trade_ids = sorted(set(tv[tr_b & ours]["trade_id"].astype(str)))[:MAX_EVIDENCE_IDS]
     details = []
     for j in order:
         fname = feature_names[j]
-        value = float(np.nanmean(values[:, j])) if np.isfinite(values[:, j]).any() else float("nan")
+        vals = values_all[rows_for_values, j]
+        value = float(np.nanmean(vals)) if np.isfinite(vals).any() else float("nan")
+        entry: dict[str, Any] = {
+            "feature": fname,
+            "value": value,
+            "z": float(strength[j]),
+            "description": FEATURE_BY_NAME[fname].description,
+        }
         if name == "peer":
-            peers = inp.peers[mask][tail][:, j]
+            peers = inp.peers[mask][rows_for_values, j]
             peer = float(np.nanmean(peers)) if np.isfinite(peers).any() else float("nan")
-            base = peer + float(ct[0, j]) if np.isfinite(peer) else float("nan")
-            details.append(
-                {
-                    "feature": fname,
-                    "value": value,
-                    "peers_median": peer,
-                    "usual_gap": float(ct[0, j]),
-                    "baseline": base,
-                    "z": float(strength[j]),
-                    "description": FEATURE_BY_NAME[fname].description,
-                }
-            )
+            entry["peers_median"] = peer
+            entry["baseline"] = peer
         else:
-            base = float(np.nanmean(ct[:, j]))
-            details.append(
-                {
-                    "feature": fname,
-                    "value": value,
-                    "baseline": base,
-                    "z": float(strength[j]),
-                    "description": FEATURE_BY_NAME[fname].description,
-                }
-            )
+            entry["baseline"] = float(np.nanmean(centre[rows_for_values, j]))
+        details.append(entry)
     against = {
         "baseline": "its own median at the same time of day",
-        "peer": "its peers' median plus its usual gap to them",
+        "peer": "the median external market maker in the same buckets",
         "iforest": "its own median over the training window",
     }[name]
     quoted = "; ".join(
-        f"{d['feature']} {_fmt(d['value'])} against {_fmt(d['baseline'])} (|z| {d['z']:.1f})"
+        f"{d['feature']} {_fmt(d['value'])} against {_fmt(d['baseline'])} (z {d['z']:.1f})"
         for d in details
     )
     typology_text = (
         f"points to {typology}"
         if basis != "family_only"
-        else f"family {family} only (no typology fits; coded {typology})"
+        else f"belongs to family {family} only (no typology fits; coded {typology})"
     )
+    if verdict.reason == "tail":
+        what = (
+            f"its {k} most unusual {model.bucket_s // 60}-minute buckets score "
+            f"{verdict.tail:.3f} against a threshold of {cal.tail_threshold:.3f}"
+        )
+    else:
+        what = (
+            f"over the whole day one feature drifted {verdict.drift:.1f} day-to-day standard "
+            f"deviations from its usual level (threshold {cal.drift_threshold:.1f})"
+        )
     explanation = (
         f"Anomaly model {name} ({MODEL_HELP[name]}): {entity}'s behaviour in {data.symbol} on "
-        f"{data.day.isoformat()} was unusual; its {len(tail)} most unusual {model.bucket_s // 60}-"
-        f"minute buckets score {day_score:.3f} against a threshold of {threshold:.3f} "
-        f"(calibrated to {acfg.target_false_alert_rate:.0%} false alerts on clean days). "
-        f"Strongest features, against {against}: {quoted}. The pattern {typology_text}."
+        f"{data.day.isoformat()} was unusual: {what}, calibrated to "
+        f"{acfg.target_false_alert_rate:.0%} false alerts on clean days. Strongest features, "
+        f"against {against}: {quoted}. The pattern {typology_text}."
     )
     version = int(card["version"])
     detector = f"anomaly:{name}"
@@ -309,16 +298,18 @@ def _alert(
     phash = params_hash(
         {"detector": detector, "version": version, "fingerprint": card.get("data_fingerprint")}
     )
-    excess = 1.0 + (threshold - day_score) / spread if spread > 0 else 1.0
-    score = float(score_from_excess(excess))
+    score = float(score_from_excess(verdict.excess))
     feats = {
         "model": name,
         "model_version": version,
-        "day_score": day_score,
-        "threshold": threshold,
-        "score_excess": excess,
+        "statistic": verdict.reason,
+        "tail": verdict.tail,
+        "tail_threshold": cal.tail_threshold,
+        "drift": verdict.drift,
+        "drift_threshold": cal.drift_threshold,
+        "score_excess": verdict.excess,
         "typology_basis": basis,
-        "buckets": [from_ns(int(s)).isoformat() for s in starts],
+        "buckets": [from_ns(int(b)).isoformat() for b in starts],
         "top_features": details,
     }
     return {

@@ -8,11 +8,10 @@ retraining DAG call it). For each model and symbol it:
 2. scores each training day **out of sample**: the estimator is fitted on the other
    days and scores the left-out one (with a one-day window it can only score in
    sample, and the card says so);
-3. calibrates the day threshold: a day's score is the mean decision value of its
-   ``tail_buckets`` most unusual buckets; ``pseudo_days`` days are resampled from
-   hour-long blocks of the out-of-sample bucket scores, and the threshold is their
-   ``target_false_alert_rate`` quantile, so a clean day alerts with about that
-   probability;
+3. calibrates the day thresholds (:mod:`models.anomaly.calibration`): a day alerts
+   when its few most unusual buckets (*tail*) or the sustained shift of one feature
+   over the day (*drift*) go beyond what pseudo-days resampled from the out-of-sample
+   training buckets show, at ``target_false_alert_rate`` for the two together;
 4. fits the final estimator on the whole window and registers it with its model
    card (:mod:`models.anomaly.registry`).
 """
@@ -29,11 +28,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.behaviour import bucket_vectors
+from features.behaviour import FEATURE_NAMES, bucket_vectors
 from features.data import load_symbol_day
+from models.anomaly.calibration import DayCalibration, calibrate_day, judge
 from models.anomaly.config import AnomalyConfig
 from models.anomaly.registry import TrainedModel, library_versions, save
-from models.anomaly.vectors import MODEL_HELP, feature_list, make_estimator, model_input
+from models.anomaly.vectors import (
+    MODEL_HELP,
+    effective_z,
+    feature_list,
+    make_estimator,
+    model_input,
+)
 from surveillance.config import Config, load_config
 from surveillance.contract import Accounts, Instruments, Orders, Trades
 from surveillance.days import day_range
@@ -70,21 +76,15 @@ class TrainResult:
                     "uri": c["uri"],
                     "symbols": sorted(c["validation"]),
                     "thresholds": {s: v["day_threshold"] for s, v in c["validation"].items()},
+                    "drift_thresholds": {
+                        s: v["drift_threshold"] for s, v in c["validation"].items()
+                    },
                 }
                 for c in self.cards
             ],
             "skipped": list(self.skipped),
             "seconds": round(self.seconds, 2),
         }
-
-
-def tail_mean(decisions: np.ndarray, k: int) -> float:
-    """Mean of the ``k`` lowest decision values (all of them when fewer): a day's score."""
-    d = np.sort(np.asarray(decisions, dtype=float))
-    d = d[np.isfinite(d)]
-    if len(d) == 0:
-        return float("nan")
-    return float(d[: max(1, min(k, len(d)))].mean())
 
 
 def _fingerprint(lake: Lake, days: list[dt.date], symbols: dict[dt.date, list[str]]) -> str:
@@ -142,60 +142,59 @@ def training_vectors(
 
 def calibrate(
     model: str, buckets: pd.DataFrame, cfg: AnomalyConfig
-) -> tuple[Any, float, float, dict[str, Any]]:
-    """Fit ``model`` on one symbol's buckets and calibrate its day threshold.
+) -> tuple[Any, DayCalibration, dict[str, Any]]:
+    """Fit ``model`` on one symbol's buckets and calibrate its day thresholds.
 
-    Returns the estimator fitted on every day, the day threshold, the robust spread
-    of the pseudo-day scores, and the validation metrics for the model card.
+    Returns the estimator fitted on every day, its :class:`DayCalibration` and the
+    validation metrics for the model card.
     """
     inp = model_input(model, buckets, cfg.period_hours)
     X = inp.X
     days = inp.keys["date"].to_numpy()
     unique = sorted(set(days))
     decisions = np.empty(len(X))
+    z = np.empty((len(X), len(FEATURE_NAMES)))
     in_sample = len(unique) < 2
-    if in_sample:
-        decisions[:] = make_estimator(model, cfg).fit(X).decision_function(X)
-    else:
-        for d in unique:
-            held = days == d
-            est = make_estimator(model, cfg).fit(X[~held])
-            decisions[held] = est.decision_function(X[held])
-    final = make_estimator(model, cfg).fit(X)
-    k = cfg.tail_buckets
-    real = {d: tail_mean(decisions[days == d], k) for d in unique}
-    per_hour = max(1, 3600 // cfg.bucket_s)
-    buckets_per_day = 86_400 // cfg.bucket_s
-    blocks = []
     for d in unique:
-        dd = decisions[days == d]
-        blocks += [dd[i : i + per_hour] for i in range(0, len(dd), per_hour)]
-    rng = np.random.default_rng(cfg.random_state)
-    n_blocks = max(1, buckets_per_day // per_hour)
-    pseudo = np.array(
-        [
-            tail_mean(
-                np.concatenate([blocks[j] for j in rng.integers(len(blocks), size=n_blocks)]), k
-            )
-            for _ in range(cfg.pseudo_days)
-        ]
+        held = days == d
+        est = make_estimator(model, cfg).fit(X if in_sample else X[~held])
+        decisions[held] = est.decision_function(X[held])
+        z[held] = effective_z(model, est, X[held])[0]
+    final = make_estimator(model, cfg).fit(X)
+    per_hour = max(1, 3600 * cfg.block_hours // cfg.bucket_s)
+    d_blocks: list[np.ndarray] = []
+    z_blocks: list[np.ndarray] = []
+    for d in unique:
+        held = np.flatnonzero(days == d)
+        for i in range(0, len(held), per_hour):
+            d_blocks.append(decisions[held[i : i + per_hour]])
+            z_blocks.append(z[held[i : i + per_hour]])
+    cal = calibrate_day(
+        d_blocks,
+        z_blocks,
+        blocks_per_day=max(1, (86_400 // cfg.bucket_s) // per_hour),
+        tail_buckets=cfg.tail_buckets,
+        target=cfg.target_false_alert_rate,
+        pseudo_days=cfg.pseudo_days,
+        one_sided=model == "peer",
+        seed=cfg.random_state,
+        day_profiles=np.array([z[days == d].mean(axis=0) for d in unique]),
     )
-    threshold = float(np.quantile(pseudo, cfg.target_false_alert_rate))
-    spread = float(1.4826 * np.median(np.abs(pseudo - np.median(pseudo))))
-    if not spread > 0:
-        spread = float(np.std(pseudo)) or 1.0
+    real = {d: judge(cal, decisions[days == d], z[days == d], cfg.tail_buckets) for d in unique}
     metrics = {
         "training_days": len(unique),
         "training_buckets": len(X),
         "out_of_sample": not in_sample,
         "bucket_outlier_rate": round(float(np.mean(decisions < 0)), 4),
-        "day_threshold": round(threshold, 6),
-        "pseudo_day_spread": round(spread, 6),
-        "pseudo_day_alert_rate": round(float(np.mean(pseudo < threshold)), 4),
-        "training_day_scores": {d: round(v, 6) for d, v in real.items()},
-        "training_days_alerting": round(float(np.mean([v < threshold for v in real.values()])), 4),
+        "day_threshold": round(cal.tail_threshold, 6),
+        "drift_threshold": round(cal.drift_threshold, 6),
+        "pseudo_day_alert_rate": round(cal.pseudo_alert_rate, 4),
+        "training_day_scores": {
+            d: {"tail": round(v.tail, 6), "drift": round(v.drift, 6)} for d, v in real.items()
+        },
+        "training_days_alerting": round(float(np.mean([v.alert for v in real.values()])), 4),
     }
-    return final, threshold, spread, metrics
+    return final, cal, metrics
 
 
 def train_models(
@@ -244,12 +243,11 @@ def train_models(
                     f"min_training_buckets={cfg.min_training_buckets}"
                 )
                 continue
-            est, threshold, spread, metrics = calibrate(name, mine, cfg)
+            est, cal, metrics = calibrate(name, mine, cfg)
             model.estimators[symbol] = est
-            model.thresholds[symbol] = threshold
-            model.spreads[symbol] = spread
+            model.calibrations[symbol] = cal
             validation[symbol] = metrics
-            log.info("anomaly %s %s: threshold %.4f", name, symbol, threshold)
+            log.info("anomaly %s %s: %s", name, symbol, metrics)
         if not model.estimators:
             continue
         card = {

@@ -11,6 +11,7 @@ One place decides what each model sees, for training and for scoring alike:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,11 @@ from surveillance.contract import Role
 
 DAY_NS = 86_400 * 1_000_000_000
 HOUR_NS = 3_600 * 1_000_000_000
+
+#: Features compared with peers as a log ratio rather than a difference: their level
+#: scales with the market's state (a volatile hour widens every spread), their ratio
+#: does not.
+LOG_RATIO = ("spread_bps", "spread_vs_market", "latency_p10_ms")
 
 #: Every model: what it compares the affiliated market maker with.
 MODEL_HELP: dict[str, str] = {
@@ -116,10 +122,32 @@ def model_input(model: str, buckets: pd.DataFrame, period_hours: int) -> ModelIn
     """The rows ``model`` trains on or scores, from one or many days' bucket vectors."""
     if model == "peer":
         amm, values, median = peer_gaps(buckets)
-        return ModelInput(amm, values - median, values, median)
+        gaps = values - median
+        for j, name in enumerate(FEATURE_NAMES):
+            if name in LOG_RATIO:
+                ok = (values[:, j] > 0) & (median[:, j] > 0)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    gaps[:, j] = np.where(ok, np.log(values[:, j] / median[:, j]), np.nan)
+        return ModelInput(amm, gaps, values, median)
     amm = amm_buckets(buckets)
     values = amm[list(FEATURE_NAMES)].to_numpy(dtype=float)
     if model == "baseline":
         period = period_of(amm["bucket_start"].to_numpy(), period_hours)
         return ModelInput(amm, np.column_stack([period, values]), values, None)
     return ModelInput(amm, values, values, None)
+
+
+def effective_z(model: str, est: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per bucket and feature: the robust z-score that counts, and the baseline centre.
+
+    The baseline's period column is dropped; the peer model keeps only deviations in
+    each feature's suspicious direction.
+    """
+    z, centre = est.standardise(X)
+    z, centre = np.asarray(z, dtype=float), np.asarray(centre, dtype=float)
+    if model == "baseline":
+        z, centre = z[:, 1:], centre[:, 1:]
+    if model == "peer":
+        d = np.asarray(est.directions_)
+        z = np.where(d > 0, np.clip(z, 0, None), np.where(d < 0, np.clip(z, None, 0), z))
+    return z, centre

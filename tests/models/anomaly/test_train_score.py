@@ -66,15 +66,14 @@ def test_a_day_like_the_training_days_raises_no_alert(trained_once: Settings, cf
 
 def test_a_wider_spread_alerts_and_explains_itself(trained_once: Settings, cfg: Config) -> None:
     """Quoting 3x wider all day alerts; the explanation quotes spread_bps and its baseline."""
-    alerts = _score(trained_once, cfg, WIDE_DAY)
-    alert = alerts.iloc[0]
-    top = json.loads(alert[Alerts.features])["top_features"][0]
-    assert (alert[Alerts.detector], alert[Alerts.typology], top["feature"]) == (
+    alert = _score(trained_once, cfg, WIDE_DAY).iloc[0]
+    top = {f["feature"]: f for f in json.loads(alert[Alerts.features])["top_features"]}
+    assert (alert[Alerts.detector], alert[Alerts.typology]) == (
         "anomaly:baseline",
         "SM_SPREAD_WIDENING",
-        "spread_bps",
     )
-    assert (top["value"], top["baseline"]) == (pytest.approx(600.0), pytest.approx(200.0))
+    spread = top["spread_bps"]
+    assert (spread["value"], spread["baseline"]) == (pytest.approx(600.0), pytest.approx(200.0))
     assert "spread_bps 600 against 200" in alert[Alerts.explanation]
 
 
