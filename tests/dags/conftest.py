@@ -7,11 +7,12 @@ the run did (task-instance states) as JSON.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,3 +124,108 @@ def run_dag_test(
     raise AssertionError(
         f"dag.test() did not finish (exit {completed.returncode}):\n{output[-5000:]}"
     )
+
+
+@dataclass
+class AirflowCluster:
+    """A real Airflow deployment on this machine: API server, scheduler, DAG processor.
+
+    LocalExecutor, metadata in a fresh PostgreSQL database, every process in its own
+    process group so the fixture can stop them all.
+    """
+
+    home: Path
+    env: dict[str, str]
+    database_url: str
+
+    def cli(self, *args: str, timeout: float = 120) -> str:
+        completed = subprocess.run(
+            [AIRFLOW, *args], env=self.env, capture_output=True, text=True, timeout=timeout
+        )
+        if completed.returncode != 0:
+            raise AssertionError(f"airflow {' '.join(args)} failed:\n{completed.stderr[-3000:]}")
+        return completed.stdout
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        with psycopg.connect(self.database_url.replace("+psycopg", "")) as conn:
+            return list(conn.execute(sql).fetchall())
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def airflow_cluster(tmp_path: Path, pg_admin_url: str) -> Iterator[AirflowCluster]:
+    """Starts and finally stops a LocalExecutor Airflow on a fresh PostgreSQL database."""
+    import signal
+    import uuid
+
+    import psycopg
+
+    name = f"mmsurv_airflow_{uuid.uuid4().hex[:10]}"
+    admin = pg_admin_url.replace("+psycopg", "")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    database_url = pg_admin_url.rsplit("/", 1)[0] + f"/{name}"
+    port = _free_port()
+    home = tmp_path / "airflow"
+    home.mkdir()
+    env = airflow_env(
+        home,
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=database_url,
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC=database_url,
+        AIRFLOW__CORE__EXECUTOR="LocalExecutor",
+        AIRFLOW__CORE__PARALLELISM="4",
+        AIRFLOW__API__PORT=str(port),
+        AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{port}/execution/",
+        AIRFLOW__API_AUTH__JWT_SECRET=uuid.uuid4().hex * 2,
+        AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="1",
+        AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="5",
+        AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
+    )
+    cluster = AirflowCluster(home, env, database_url)
+    cluster.cli("db", "migrate")
+    processes = []
+    try:
+        for args in (["api-server", "--port", str(port)], ["scheduler"], ["dag-processor"]):
+            log = open(home / f"{args[0]}.log", "w")  # noqa: SIM115 - closed with the process
+            processes.append(
+                subprocess.Popen(
+                    [AIRFLOW, *args], env=env, stdout=log, stderr=log, start_new_session=True
+                )
+            )
+        yield cluster
+    finally:
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    """The PostgreSQL server the suite may create databases on; CI must have it."""
+    import psycopg
+
+    url = os.environ.get("MMSURV_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    try:
+        with psycopg.connect(url.replace("+psycopg", ""), connect_timeout=5):
+            pass
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL not reachable at {url}: {exc}")
+    return url
