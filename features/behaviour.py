@@ -182,17 +182,9 @@ FEATURES: tuple[Feature, ...] = (
         "FR_TRADING_AHEAD",
     ),
     Feature(
-        "taker_markout_300s_bps",
-        "its gain 5 minutes later on the trades it took as aggressor, bps, quantity-weighted: "
-        "positions taken ahead of slow-moving client demand",
-        1,
-        "FRONT_RUNNING",
-        "FR_TRADING_AHEAD",
-    ),
-    Feature(
         "ahead_of_large_share",
         "share of its aggressive quantity traded in the direction of a large client order "
-        "arriving within the next 60 s",
+        "arriving within the next 30 s",
         1,
         "FRONT_RUNNING",
         "FR_TRADING_AHEAD",
@@ -241,7 +233,7 @@ DAY_KEYS = ("entity_id", "role", "symbol", "date")
 
 _MARKOUT_HORIZONS = (("markout_1s_bps", 1), ("markout_10s_bps", 10), ("markout_60s_bps", 60))
 _LEAD_WINDOW_NS = 30 * NS
-_AHEAD_WINDOW_NS = 60 * NS
+_AHEAD_WINDOW_NS = 30 * NS
 _RESPONSE_NS = 50_000_000
 _INSTRUCTIONS = (EventType.NEW.value, EventType.REPLACE.value, EventType.CANCEL.value)
 
@@ -443,9 +435,6 @@ def _entity_features(
     later60 = data.price_at(t + 60 * NS)
     gain60 = sign * (later60 / price - 1.0) * 1e4
     out["taker_markout_60s_bps"] = _weighted(tb[taker], gain60[taker], qty[taker], n)
-    later300 = data.price_at(t + 300 * NS)
-    gain300 = sign * (later300 / price - 1.0) * 1e4
-    out["taker_markout_300s_bps"] = _weighted(tb[taker], gain300[taker], qty[taker], n)
     # Ahead of large client orders: its aggressive quantity in their direction.
     ahead = np.zeros(len(t), dtype=bool)
     if market.large_arrival is not None and taker.any():
