@@ -21,7 +21,6 @@ from typing import Any
 
 from surveillance.cases import CaseStore
 from surveillance.cases.auth import CASE_WORKERS, Permission, allowed
-from surveillance.cases.config import CasesConfig
 from surveillance.cases.errors import NotFoundError, PermissionDenied, WorkflowError
 from surveillance.cases.views import CaseDetail, CaseFilter, CaseSummary, UserView
 from surveillance.cases.workflow import Action, CaseStatus
@@ -113,14 +112,6 @@ def capabilities(
         reopen=Action.REOPEN in actions,
         export=allowed(user.role, Permission.EXPORT) and can_sign,
     )
-
-
-def four_eyes(store: CaseStore, case: CaseSummary) -> bool:
-    """Whether closing ``case`` needs a second supervisor's approval."""
-    config: CasesConfig = store.config
-    return case.status == CaseStatus.ESCALATED or case.severity in {
-        s.value for s in config.four_eyes_severities
-    }
 
 
 @dataclass(frozen=True)

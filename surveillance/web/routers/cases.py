@@ -166,7 +166,7 @@ def _case_context(
             cases, user, case, can_sign=request.app.state.signing_key is not None
         ),
         "export_role": user.role in ("reviewer", "supervisor", "admin"),
-        "four_eyes": store.four_eyes(cases, case),
+        "four_eyes": cases.needs_four_eyes(case),
         "workers": store.case_workers(cases),
         "dispositions": [d.value for d in Disposition],
         "draft": draft or {},
