@@ -120,6 +120,44 @@ def _plain(value: Any) -> Any:
     return _SKIP
 
 
+def training_window(context: Mapping[str, Any]) -> tuple[dt.date, dt.date]:
+    """The days a retraining run trains on: the ``first``/``last`` Params, else the
+    ``[anomaly] training_days`` days ending the UTC day before the run."""
+    from models.anomaly.config import AnomalyConfig
+    from surveillance.config import load_config
+
+    params = context.get("params") or {}
+    last = parse_day(str(params["last"])) if params.get("last") else None
+    if last is None:
+        last = parse_day(trading_day_of_run({**context, "params": {}}))
+    if params.get("first"):
+        return parse_day(str(params["first"])), last
+    config = load_config(settings_of(context).config_path).section("anomaly", AnomalyConfig)
+    return last - dt.timedelta(days=config.training_days - 1), last
+
+
+def run_training(context: Mapping[str, Any]) -> dict[str, Any]:
+    """Train and register the anomaly models on the run's training window."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from models.anomaly.train import train_models
+
+    first, last = training_window(context)
+    started = time.perf_counter()
+    try:
+        result = train_models(settings_of(context), first, last)
+    except InputError as exc:
+        raise AirflowFailException(f"[{exc.reason}] {exc}") from exc
+    summary = summarise(result)
+    summary.update(
+        stage="train",
+        first=first.isoformat(),
+        last=last.isoformat(),
+        seconds=round(time.perf_counter() - started, 3),
+    )
+    return summary
+
+
 def notify_task_failure(context: Mapping[str, Any], conn_id: str) -> None:
     """Send a failure notice for the failed task in ``context``.
 
