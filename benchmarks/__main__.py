@@ -16,6 +16,7 @@ BENCHMARKS: tuple[str, ...] = (
     "ingest",
     "book",
     "detect_quality",
+    "anomaly",
     "cases",
     "evidence",
     "web",
