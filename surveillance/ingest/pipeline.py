@@ -18,7 +18,11 @@ The order of work is what makes a red night safe to investigate:
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import datetime as dt
+import gc
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -246,6 +250,10 @@ def _gate(context: _Context, landing_day: LandingDay) -> IngestResult:
             Instruments.name: 1,
         },
     )
+    # The validator caches derived arrays (sort orders, codes) on the day for its
+    # rules; the gate is done with them, and on a large day they are a gigabyte.
+    landing_day._memo.clear()
+    _release_memory()
     context.clock.lap("gate")
     quarantine = expand(tables, outcome.failures)
     events = sum(len(tables[name]) for name in EVENT_DATASETS)
@@ -291,9 +299,6 @@ def _gate(context: _Context, landing_day: LandingDay) -> IngestResult:
             if landing_day.files.get(name) or name not in OPTIONAL_DATASETS
         }
         keep = {name: ~mask for name, mask in quarantine.masks.items() if mask.any()}
-        # The validator caches derived arrays (sort orders, codes) on the day for its
-        # rules; the gate is done with them, and on a large day they are gigabytes.
-        landing_day._memo.clear()
         partitions = curated.write_curated(lake, day, sent, keep)
 
     summary = context.base_summary()
@@ -333,6 +338,18 @@ def _gate(context: _Context, landing_day: LandingDay) -> IngestResult:
         top_reasons=top,
         timings=context.clock.laps,
     )
+
+
+def _release_memory() -> None:
+    """Hand freed memory back to the system before the write, the other peak of a day.
+
+    The gate leaves many medium-sized allocations (GX metrics, the validator's
+    arrays) freed but held by the C allocator's heap; on glibc ``malloc_trim``
+    returns them (about a third of a GiB on a ten-million-event day).
+    """
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
 
 
 def _symbol_of(uri: str) -> str:
