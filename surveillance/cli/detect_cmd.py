@@ -205,3 +205,5 @@ def _print_detect(result: Any, fmt: OutputFormat) -> None:
         typer.echo(json.dumps({**result.summary(), "by_typology": result.by_typology}, indent=2))
         return
     emit(rows, fmt, title=f"Alerts for {result.day.isoformat()} ({len(result.symbols)} symbols)")
+    for reason in getattr(result, "skipped", []) if fmt is OutputFormat.table else []:
+        typer.echo(f"skipped {reason}", err=True)
