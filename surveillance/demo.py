@@ -18,6 +18,7 @@ from surveillance.cases.demo import demo_step as cases_step
 from surveillance.detect import demo_step as detect_step
 from surveillance.evidence.demo import demo_step as evidence_step
 from surveillance.ingest.demo import demo_step as ingest_step
+from surveillance.nightly_demo import demo_step as nightly_step
 from surveillance.settings import Settings
 from surveillance.simulate.demo import demo_step as simulate_step
 from surveillance.web.demo import demo_step as web_step
@@ -36,6 +37,7 @@ STEPS: list[tuple[str, Step]] = [
     ("anomaly alerts: what the models found, and why", anomaly_explain_step),
     ("cases: the day's alerts become cases", cases_step),
     ("evidence: a signed pack of one case, verified; the review report", evidence_step),
+    ("nightly: the Airflow DAG for the day, rerun idempotently; its report", nightly_step),
     ("web app: work the cases in a browser", web_step),
 ]
 
