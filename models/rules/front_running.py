@@ -26,7 +26,7 @@ class TradingAheadParams(SectionModel):
 
     enabled: bool = Field(True, description="Run this detector.")
     large_quantile: float = Field(
-        0.95,
+        0.99,
         gt=0,
         lt=1,
         description="A client parent order (its slices) is large when its executed quantity "
@@ -54,9 +54,15 @@ class TradingAheadParams(SectionModel):
         0.05,
         gt=0,
         lt=1,
-        description="False-alert rate per symbol-day: a slice alerts when the share of placebo "
-        "times (away from large orders) at which the account did at least as much ahead and "
-        "back, times the number of slices and AMM accounts examined, is below this.",
+        description="False-alert rate per symbol-day: a parent order alerts when the share of "
+        "random shifts of its slice times at which the account traded at least as much ahead "
+        "and back, times the number of parents and AMM accounts examined, is below this.",
+    )
+    shifts: int = Field(
+        20_000,
+        ge=100,
+        description="Random shifts of each parent's slice pattern over the day (the baseline; "
+        "fixed seed, so results are reproducible).",
     )
     min_reversal: float = Field(
         0.5,
@@ -84,14 +90,14 @@ class TradingAhead(RuleDetector):
 
     name = "trading_ahead"
     typology = Typology.FR_TRADING_AHEAD
-    version = "2.0.0"
+    version = "2.1.0"
     help = (
-        "For each large client taker order (against the day's client orders) and each AMM "
-        "account: the account's aggressive net quantity on the client's side in the seconds "
-        "before the order arrived, and its trading the other way afterwards (not counting its "
-        "ordinary fills of that client order). The baseline is the account's own behaviour: how "
-        "often, at any time of the day, it traded at least as much ahead and reversed at least "
-        "as much (placebo times every second, both directions)."
+        "For each slice of a large client parent order and each AMM account: the account's "
+        "aggressive net quantity on the client's side in the seconds before the slice arrived, "
+        "and what it deliberately traded back afterwards (not counting its ordinary fills of "
+        "that slice). The baseline is the account's own behaviour: the same ahead-and-back "
+        "volume around the parent's slice pattern shifted to random times of the day (and, "
+        "reported per slice, at placebo seconds away from large orders)."
     )
     params_model = TradingAheadParams
 
@@ -117,7 +123,10 @@ class TradingAhead(RuleDetector):
         grid_s = np.concatenate([np.ones(len(grid)), -np.ones(len(grid))])
         signs = large["sign"].to_numpy(dtype=float)
         parents = large["parent"].to_numpy()
-        n_tests = len(large) * len(data.amm_accounts)
+        n_tests = len(np.unique(parents)) * len(data.amm_accounts)
+        offsets = np.random.default_rng(params.shifts).integers(
+            0, 24 * 3600 * NS, size=params.shifts, dtype=np.int64
+        )
         feature_frames = []
         rows = []
         for account in data.amm_accounts:
@@ -147,7 +156,32 @@ class TradingAhead(RuleDetector):
                 p_placebo=p_place,
                 parent=parents,
             )
-            frame["p_adjusted"] = np.minimum(frame["p_placebo"] * n_tests, 1.0)
+            # The decision is per parent order: its slices' ahead-and-back volume against
+            # the same slice pattern shifted to random times of the day (the account's own
+            # behaviour when that client is not there).
+            both = np.where(active, rev_capped, 0.0)
+            frame["ahead_and_back"] = both
+            p_parent = {}
+            for parent, idx in frame.groupby("parent").indices.items():
+                observed = float(both[idx].sum())
+                if observed <= 0:
+                    p_parent[parent] = 1.0
+                    continue
+                shifted = _shifted_times(times[idx], offsets, day_start)
+                s_ahead, s_rev = ahead_and_reversal(
+                    flow, shifted.ravel(), np.repeat(signs[idx], len(offsets)), pre, post
+                )
+                s_rev = np.minimum(s_rev, s_ahead)
+                s_both = (
+                    np.where((s_ahead > 0) & (s_rev >= params.min_reversal * s_ahead), s_rev, 0.0)
+                    .reshape(len(idx), len(offsets))
+                    .sum(axis=0)
+                )
+                p_parent[parent] = (np.count_nonzero(s_both >= observed) + 1.0) / (
+                    len(offsets) + 1.0
+                )
+            frame["p_parent"] = frame["parent"].map(p_parent)
+            frame["p_adjusted"] = np.minimum(frame["p_parent"] * n_tests, 1.0)
             feature_frames.append(frame)
             hit = (
                 active
@@ -217,9 +251,11 @@ class TradingAhead(RuleDetector):
             f"{text.qty(data, float(ep['taker_qty'].sum()))} in all; large means at least "
             f"{text.qty(data, threshold)} today), then {rev_side} {text.qty(data, rev_qty)} "
             f"back within {text.secs(post)} at {text.bps(profit_bps)} against its entry. "
-            f"At any time of the day {account} trades that much ahead and back in "
-            f"{int(best['placebo_count'])} of {(2 * 24 * 3600)} placebo seconds "
-            f"({n_tests} large client orders examined)."
+            f"Around the same slice pattern shifted to random times of the day it traded as "
+            f"much ahead and back with probability {float(best['p_parent']):.1e} "
+            f"({n_tests} parent-account pairs examined); per slice, it trades that much ahead "
+            f"and back in {int(best['placebo_count'])} of {n_placebo} placebo seconds away "
+            f"from large orders."
         )
         times = ft[ahead_idx + rev_idx]
         return {
@@ -241,6 +277,7 @@ class TradingAhead(RuleDetector):
                 "baseline_placebo_count": int(best["placebo_count"]),
                 "baseline_placebo_times": n_placebo,
                 "p_placebo": float(best["p_placebo"]),
+                "p_parent_shift": float(best["p_parent"]),
                 "p_adjusted": float(best["p_adjusted"]),
             },
         }
@@ -339,3 +376,9 @@ class FlowAnticipation(RuleDetector):
                 }
             )
         return DetectorOutput(features, candidates_frame(rows))
+
+
+def _shifted_times(times: np.ndarray, offsets: np.ndarray, day_start: int) -> np.ndarray:
+    """``times`` moved by each offset, wrapped around the day: shape (len(times), offsets)."""
+    day = 24 * 3600 * NS
+    return day_start + (times[:, None] - day_start + offsets[None, :]) % day
