@@ -20,6 +20,7 @@ BENCHMARKS: tuple[str, ...] = (
     "cases",
     "evidence",
     "web",
+    "pipeline",
 )
 
 
