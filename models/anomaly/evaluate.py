@@ -150,7 +150,7 @@ def run(
                 "date": test_day.isoformat(),
                 "symbol": symbol,
                 "scenario": scenario,
-                "rule_alert": symbol in ruled,
+                "rule_alert": (symbol in ruled) if rules else None,
             }
             cache: dict[int, pd.DataFrame] = {}
             for name, model in models.items():
@@ -195,7 +195,9 @@ def summarise(frame: pd.DataFrame, models: list[str]) -> dict[str, Any]:
     any_alert = frame[[f"{m}_alert" for m in models]].any(axis=1)
     out["false_alert_rate"] = {m: round(float(clean[f"{m}_alert"].mean()), 3) for m in models}
     out["false_alert_rate"]["any_model"] = round(float(any_alert[clean.index].mean()), 3)
-    out["false_alert_rate"]["rules_any"] = round(float(clean["rule_alert"].mean()), 3)
+    rules_run = frame["rule_alert"].notna().all()
+    if rules_run:
+        out["false_alert_rate"]["rules_any"] = round(float(clean["rule_alert"].mean()), 3)
     for scenario in sorted(set(frame["scenario"]) - {"clean"}):
         pos = frame[frame["scenario"] == scenario]
         entry: dict[str, Any] = {"symbol_days": len(pos)}
@@ -207,7 +209,8 @@ def summarise(frame: pd.DataFrame, models: list[str]) -> dict[str, Any]:
                 "recall": round(float(pos[f"{m}_alert"].mean()), 3),
             }
         entry["any_model_recall"] = round(float(any_alert[pos.index].mean()), 3)
-        entry["rules_any_recall"] = round(float(pos["rule_alert"].mean()), 3)
+        if rules_run:
+            entry["rules_any_recall"] = round(float(pos["rule_alert"].mean()), 3)
         out["scenarios"][scenario] = entry
     return out
 
