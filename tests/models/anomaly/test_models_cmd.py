@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from anomaly_days import FIRST
 
 from surveillance.config import Config
@@ -67,3 +68,18 @@ def test_detect_scores_the_registered_models(trained_once: Settings, cfg: Config
 
     result = detect_day(trained_once, FIRST + dt.timedelta(days=4), config=cfg)
     assert result.by_detector.get("anomaly:baseline") == 1 and result.skipped == []
+
+
+def test_demo_explain_step_prints_anomaly_alerts_with_explanations(
+    trained_once: Settings, cfg: Config, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After detect, the demo step lists each anomaly alert beside the rule alerts, explained."""
+    import datetime as dt
+
+    from models.anomaly.demo import explain_step
+
+    day = FIRST + dt.timedelta(days=4)
+    detect_day(trained_once, day, config=cfg)
+    explain_step(trained_once, day)
+    out = capsys.readouterr().out
+    assert "anomaly alerts beside" in out and "Anomaly model baseline" in out
