@@ -137,7 +137,7 @@ def _describe(source: str, section: str, model: type[BaseModel], exc: Validation
             table = ".".join(str(p) for p in (section, *first["loc"][:-1]))
         allowed = ", ".join(sorted((parent or model).model_fields))
         return f"config file {source}: unknown key {key!r}; allowed keys in [{table}]: {allowed}"
-    return f"config file {source}: key {key!r} {first['msg'].lower()}, found {first.get('input')!r}"
+    return f"config file {source}: key {key!r} {first['msg'][:1].lower()}{first['msg'][1:]}, found {first.get('input')!r}"
 
 
 def _nested_model(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import json
 from enum import StrEnum
 from pathlib import Path
@@ -25,7 +24,6 @@ from surveillance.cli.options import (
 from surveillance.cli.output import emit
 from surveillance.contract import Alerts
 from surveillance.days import parse_day
-from surveillance.errors import InputError
 from surveillance.settings import Settings
 
 
@@ -63,17 +61,6 @@ def export_alerts(alerts: pd.DataFrame, out: Path, fmt: ExportFormat) -> int:
         ]
     frame.to_csv(out, index=False)
     return len(frame)
-
-
-def _run_stage(module: str, function: str, *args: Any) -> Any:
-    try:
-        target = getattr(importlib.import_module(module), function)
-    except (ImportError, AttributeError) as exc:
-        raise InputError(
-            f"stage {module}.{function} is not available in this installation ({exc}); "
-            "install the complete mm-surveillance package"
-        ) from exc
-    return target(*args)
 
 
 def register(app: typer.Typer) -> None:
@@ -180,20 +167,22 @@ def register(app: typer.Typer) -> None:
 
 def run_day(settings: Settings, day: dt.date, fmt: OutputFormat = OutputFormat.table) -> None:
     """The one-day pipeline the ``run`` command performs (ingest, book, detect, cases)."""
+    from surveillance.book import build_book
+    from surveillance.cases import create_cases
     from surveillance.detect import detect_day
+    from surveillance.ingest import ingest_day
 
     typer.echo(f"ingest {day.isoformat()} from {settings.landing_uri}", err=True)
-    _run_stage("surveillance.ingest", "ingest_day", settings, day)
+    ingest_day(settings, day)
     typer.echo("book", err=True)
-    _run_stage("surveillance.book", "build_book", settings, day)
+    build_book(settings, day)
     typer.echo("detect", err=True)
     result = detect_day(settings, day)
     typer.echo(f"cases ({settings.db_url})", err=True)
-    cases = _run_stage("surveillance.cases", "create_cases", settings, day)
+    cases = create_cases(settings, day)
     _print_detect(result, fmt)
-    summary = cases.summary() if hasattr(cases, "summary") else {}
-    if summary and fmt is OutputFormat.table:
-        emit([summary], fmt, title="Cases")
+    if fmt is OutputFormat.table:
+        emit([cases.summary()], fmt, title="Cases")
 
 
 def _print_detect(result: Any, fmt: OutputFormat) -> None:
