@@ -33,12 +33,12 @@ def train(
     config: ConfigOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    """Train, calibrate and register every anomaly model of [anomaly] models.
+    """Train, calibrate and register every model listed in the anomaly config section.
 
     Reads the behaviour of the affiliated market maker and its peers from the
     curated lake and book outputs of every day from --from to --to (days without
     data are skipped and listed), fits each model per symbol, calibrates its day
-    threshold to [anomaly] target_false_alert_rate on out-of-sample training days,
+    threshold to the section's target_false_alert_rate on out-of-sample training days,
     and registers it as a new version with its model card under the lake's models/
     folder. `mmsurv detect` then scores the newest version.
 
