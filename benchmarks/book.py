@@ -453,7 +453,7 @@ def hwm():  # peak RSS of this process in kB (ru_maxrss would include the forkin
 p = ReplayParams("BTC-USD", 0.01, 0.0001, frozenset({"AMM-1", "AMM-2"}), (10, 25, 50, 100))
 base = hwm()
 sink = lambda batch: None
-book = replay_partition(PATH, p, chunk_rows=262_144, top_sink=sink, queue_sink=sink)
+book, _ = replay_partition(PATH, p, chunk_rows=262_144, top_sink=sink, queue_sink=sink)
 print(base, hwm(), book.events)
 """
 
@@ -524,7 +524,7 @@ def run() -> None:
                     chunk_rows=CHUNK_ROWS,
                     top_sink=_discard,
                     queue_sink=_discard,
-                )
+                )[0]
             )
 
         for _ in range(RUNS):

@@ -24,6 +24,7 @@ from surveillance.book.engine import (
 from surveillance.book.schema import (
     BOOK_KINDS,
     Findings,
+    OpenOrders,
     Queue,
     Top,
     queue_schema,
@@ -180,41 +181,51 @@ def replay_partition(
     chunk_rows: int,
     top_sink: Callable[[pa.RecordBatch], object] | None = None,
     queue_sink: Callable[[pa.RecordBatch], object] | None = None,
-) -> SymbolBook:
-    """Stream one curated orders partition through the replay and return its outputs.
+    opening: pa.Table | None = None,
+) -> tuple[SymbolBook, pa.Table]:
+    """Stream one curated orders partition through the replay; outputs and closing book.
 
     Two passes over the partition, both in chunks: the first reads only ``price``
     to find the day's distinct price levels, the second replays. With sinks, the
     ``top`` and ``queue`` batches go to them as they are made (see
-    :class:`~surveillance.book.engine.BookReplayer`).
+    :class:`~surveillance.book.engine.BookReplayer`). ``opening`` (the previous
+    day's ``open`` table) seeds the book; the second value returned is this day's.
     """
-    prices = (
-        batch.column(0)
-        for batch in storage.iter_batches(uri, [Orders.price], batch_rows=chunk_rows)
-    )
+    prices: list[pa.Array | pa.ChunkedArray] = []
+    if opening is not None:
+        prices.append(opening.column(OpenOrders.price))
+    for batch in storage.iter_batches(uri, [Orders.price], batch_rows=chunk_rows):
+        prices.append(batch.column(0))
     replayer = BookReplayer(
         params,
         level_ticks(prices, params.tick_size),
         top_sink=top_sink,
         queue_sink=queue_sink,
     )
+    if opening is not None:
+        replayer.seed(opening)
     for batch in storage.iter_batches(
         uri, REPLAY_COLUMNS, batch_rows=chunk_rows, dictionary=DICTIONARY_COLUMNS
     ):
         replayer.feed(batch, source=uri)
-    return replayer.finish()
+    return replayer.finish(), replayer.open_orders()
 
 
 def build_symbol(
     lake: Lake, day: dt.date, params: ReplayParams, *, chunk_rows: int
 ) -> SymbolResult:
-    """Replay one symbol's day and replace its three book partitions.
+    """Replay one symbol's day and replace its book partitions.
+
+    The day starts from the previous day's ``open`` partition when it exists (the
+    market runs 24/7: orders rest overnight) and writes its own for the next day.
 
     ``top`` and ``queue`` are written row group by row group while the replay runs,
     into staging folders swapped in only when the whole symbol succeeded.
     """
     started = time.perf_counter()
     paths = {kind: lake.book(kind, day, params.symbol) for kind in BOOK_KINDS}
+    previous = lake.book(OpenOrders.name, day - dt.timedelta(days=1), params.symbol)
+    opening = storage.read_table(previous) if storage.exists(previous) else None
     with (
         storage.replace_partition(paths[Top.name]) as top_stage,
         storage.replace_partition(paths[Queue.name]) as queue_stage,
@@ -225,14 +236,16 @@ def build_symbol(
             storage.join(queue_stage, storage.PART_FILE), queue_schema()
         ) as queue_writer,
     ):
-        book = replay_partition(
+        book, closing = replay_partition(
             lake.curated(Orders.name, day, params.symbol),
             params,
             chunk_rows=chunk_rows,
             top_sink=top_writer.write_batch,
             queue_sink=queue_writer.write_batch,
+            opening=opening,
         )
     storage.write_partition(book.findings, paths[Findings.name])
+    storage.write_partition(closing, paths[OpenOrders.name])
     return SymbolResult(
         symbol=params.symbol,
         events=book.events,

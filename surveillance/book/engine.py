@@ -26,15 +26,20 @@ from surveillance.book import replay as rp
 from surveillance.book.schema import (
     FindingKind,
     Findings,
+    OpenOrders,
     Queue,
     Top,
     depth_column,
     findings_schema,
+    open_orders_schema,
     queue_schema,
     top_schema,
 )
 from surveillance.contract import EventType, Liquidity, Orders, OrderType, Side, TimeInForce
 from surveillance.errors import InputError
+
+#: Schema metadata key of an ``open`` table: whether its crossed book was already reported.
+CROSSED_REPORTED = b"crossed_reported"
 
 #: Low-cardinality string columns read dictionary-encoded (no per-row strings built).
 DICTIONARY_COLUMNS: tuple[str, ...] = (
@@ -725,6 +730,110 @@ class BookReplayer:
                 details=details,
             )
         )
+
+    # -- days --------------------------------------------------------------------------
+
+    def seed(self, opening: pa.Table) -> None:
+        """Start from the previous day's resting orders (an ``open`` table), before any feed.
+
+        The orders join their levels in the table's order, which is their priority.
+        Their prices must be among the level ticks given to the constructor.
+
+        Raises
+        ------
+        InputError
+            If events were fed already, or a price is not a known level.
+        """
+        if self.events:
+            raise InputError(
+                f"symbol {self.params.symbol}: the opening book must be seeded before the "
+                "first journal chunk is fed"
+            )
+        if opening.num_rows == 0:
+            return
+        p = self.params
+        ids = _strings(opening.column(OpenOrders.order_id))
+        slots, lookup_ids, lookup_slots = self._slots_for(ids)
+        accts = self._account_codes(_strings(opening.column(OpenOrders.account_id)))
+        sides = _codes(opening.column(OpenOrders.side), _SIDES)
+        ticks = to_counts(_floats(opening.column(OpenOrders.price)), p.tick_size)[0]
+        levels = np.searchsorted(self.ticks, ticks)
+        if (levels >= len(self.ticks)).any() or (
+            self.ticks[np.minimum(levels, len(self.ticks) - 1)] != ticks
+        ).any():
+            raise InputError(
+                f"symbol {p.symbol}: an opening order's price is not among the level ticks; "
+                "build them from the journal's and the opening book's prices"
+            )
+        leaves = to_counts(_floats(opening.column(OpenOrders.leaves_quantity)), p.lot_size)[0]
+        qty = to_counts(_floats(opening.column(OpenOrders.quantity)), p.lot_size)[0]
+        jseq = np.asarray(opening.column(OpenOrders.joined_seq).to_numpy(), dtype=np.int64)
+        jtime = np.asarray(
+            opening.column(OpenOrders.joined_time).cast(_NS).cast(pa.int64()).to_numpy(),
+            dtype=np.int64,
+        )
+        s = self.slots
+        for k in range(opening.num_rows):  # once a day, per open order: not the hot path
+            o = int(slots[k])
+            s[o, rp.S_FLAGS] = rp.FLAG_RESTS
+            s[o, rp.S_TICK] = ticks[k]
+            s[o, rp.S_LEAVES] = leaves[k]
+            s[o, rp.S_QTY] = qty[k]
+            s[o, rp.S_ACCT] = accts[k]
+            s[o, rp.S_AMM] = self.acct_amm[accts[k]]
+            s[o, rp.S_JSEQ] = jseq[k]
+            s[o, rp.S_JTIME] = jtime[k]
+            rp._append(s, self.levels, self.sc, self.dep, o, int(sides[k]), int(levels[k]))
+        rp._move_boundaries(self.levels, self.sc, self.dep, self.ticks, self.bps)
+        metadata = opening.schema.metadata or {}
+        if self._crossed() and metadata.get(CROSSED_REPORTED) == b"1":
+            self.sc[rp.SC_CROSSED] = 1  # reported on the day it crossed: not again
+        self._retire(lookup_ids, lookup_slots)
+
+    def open_orders(self) -> pa.Table:
+        """The orders resting now, in priority order, as an ``open`` table.
+
+        An order still in flight has its instruction ended first (the journal ended):
+        a GTC/POST_ONLY remainder rests, anything else is dropped. ``joined_seq`` is
+        shifted into the next day's numbering (see :class:`OpenOrders`).
+        """
+        reported = bool(self.sc[rp.SC_CROSSED])
+        rp._settle(self.slots, self.levels, self.sc, self.dep)
+        reported = reported and self._crossed()
+        order: list[int] = []
+        for side in (0, 1):
+            filled = np.flatnonzero(self.levels[side, :, rp.L_CNT] > 0)
+            for idx in filled[::-1] if side == 0 else filled:  # best first
+                cur = int(self.levels[side, idx, rp.L_HEAD])
+                while cur >= 0:
+                    order.append(cur)
+                    cur = int(self.slots[cur, rp.S_NEXT])
+        slots = np.asarray(order, dtype=np.int64)
+        rows = self.slots[slots]
+        pos = np.full(int(self.slots.shape[0]), -1, dtype=np.int64)
+        pos[self.open_slots] = np.arange(len(self.open_slots))
+        shift = (self.last_seq or 0) + 1
+        p = self.params
+        cols = {
+            OpenOrders.symbol: self._symbol_col(len(slots)),
+            OpenOrders.order_id: self.open_ids.take(pa.array(pos[slots])),
+            OpenOrders.account_id: self.accounts.take(pa.array(rows[:, rp.S_ACCT])),
+            OpenOrders.side: _SIDES.take(pa.array(rows[:, rp.S_SIDE])),
+            OpenOrders.price: pa.array(to_units(rows[:, rp.S_TICK], p.tick_size)),
+            OpenOrders.quantity: pa.array(to_units(rows[:, rp.S_QTY], p.lot_size)),
+            OpenOrders.leaves_quantity: pa.array(to_units(rows[:, rp.S_LEAVES], p.lot_size)),
+            OpenOrders.joined_seq: pa.array(rows[:, rp.S_JSEQ] - shift),
+            OpenOrders.joined_time: pa.array(rows[:, rp.S_JTIME], _NS),
+        }
+        schema = open_orders_schema()
+        schema = schema.with_metadata(
+            {**(schema.metadata or {}), CROSSED_REPORTED: b"1" if reported else b"0"}
+        )
+        return pa.Table.from_pydict(cols, schema=schema)
+
+    def _crossed(self) -> bool:
+        bid, ask = self.sc[rp.SC_BEST], self.sc[rp.SC_BEST + 1]
+        return bool(bid >= 0 and ask >= 0 and self.ticks[bid] >= self.ticks[ask])
 
     def finish(self) -> SymbolBook:
         """The outputs of everything fed so far (the book state is kept)."""

@@ -316,6 +316,8 @@ def _enter(
     if (flags & FLAG_RESTS) and not _crosses(lv_ticks, sc, side, flags, s[o, S_TICK]):
         _append(s, lv, sc, dep, o, side, s[o, S_LEVEL])
     else:
+        if sc[SC_PENDING] >= 0 and sc[SC_PENDING] != o:
+            _settle(s, lv, sc, dep)  # one order in flight at a time: the earlier one is done
         s[o, S_STATE] = IN_FLIGHT
         sc[SC_PENDING] = o
 
@@ -447,10 +449,15 @@ def replay(
         et = e_type[i]
         o = e_slot[i]
         pending = sc[SC_PENDING]
-        if pending >= 0 and et != EV_FILL and e_time[i] != s[pending, S_JTIME]:
-            own_end = o == pending and (et in (EV_CANCEL, EV_EXPIRE, EV_REJECT))
-            if not own_end and not (o == pending and et == EV_NEW):
-                _settle(s, lv, sc, dep)
+        # a later instruction begins; the order's own CANCEL/EXPIRE/REJECT, even if
+        # stamped later, ends it directly (an IOC expiring is not "not in the book")
+        if (
+            pending >= 0
+            and et != EV_FILL
+            and e_time[i] != s[pending, S_JTIME]
+            and not (o == pending and et in (EV_CANCEL, EV_EXPIRE, EV_REJECT))
+        ):
+            _settle(s, lv, sc, dep)
         state = s[o, S_STATE]
         if et == EV_NEW:
             if state != DEAD:

@@ -16,6 +16,9 @@ symbol (``Lake.book(kind, day, symbol)``):
     of it (ids, accounts, open quantities, when they joined the level). A maker fill
     with ``queue_position > 0`` executed ahead of earlier orders at the same price and
     side: the evidence that proves or refutes a priority breach.
+``open``
+    The orders still resting at the end of the day, in priority order: the next
+    day's opening book (the market runs 24/7).
 ``findings``
     Reconciliation findings: places where the journal disagrees with a price-time
     priority book (a maker fill away from the best, a taker fill that skipped a better
@@ -166,6 +169,29 @@ class Queue(_BookDataset):
     ahead_truncated = Col(BOOL, doc="more orders were ahead than the lists hold")
 
 
+class OpenOrders(_BookDataset):
+    """The orders resting at the end of the day, in priority order: tomorrow's opening book.
+
+    The market runs 24/7, so a day's journal acts on orders placed on earlier days.
+    The book stage seeds each day with the previous day's ``open`` partition (when
+    it exists) and writes its own. Rows are ordered by side (BUY first), price (best
+    first) and time priority. ``joined_seq`` is expressed in the *next* day's seq
+    numbering: negative, so that carried orders compare as earlier than any order of
+    that day while keeping their relative order.
+    """
+
+    name = "open"
+    symbol = Col(STRING)
+    order_id = Col(STRING)
+    account_id = Col(STRING)
+    side = Col(STRING)
+    price = Col(FLOAT)
+    quantity = Col(FLOAT, doc="the order's total quantity in force")
+    leaves_quantity = Col(FLOAT, doc="its open quantity")
+    joined_seq = Col(INT, doc="when it joined its level, in the next day's seq numbering (< 1)")
+    joined_time = Col(TIMESTAMP, doc="event_time at which it joined its level")
+
+
 class Findings(_BookDataset):
     """Reconciliation findings: one row per disagreement, with the seq and the ids."""
 
@@ -223,5 +249,10 @@ def findings_schema() -> pa.Schema:
     return Findings.schema()
 
 
+def open_orders_schema() -> pa.Schema:
+    """The ``open`` schema (end-of-day resting orders)."""
+    return OpenOrders.schema()
+
+
 #: Output kinds, as passed to ``Lake.book(kind, day, symbol)``.
-BOOK_KINDS: tuple[str, ...] = (Top.name, Queue.name, Findings.name)
+BOOK_KINDS: tuple[str, ...] = (Top.name, Queue.name, Findings.name, OpenOrders.name)

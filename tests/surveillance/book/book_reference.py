@@ -114,6 +114,8 @@ class ReferenceBook:
         if order.rests and not self.crosses(order):
             self.rest(order)
         else:
+            if self.pending is not None and self.pending != order.order_id:
+                self.settle()  # one order in flight at a time
             order.state = "in_flight"
             self.pending = order.order_id
 
@@ -292,7 +294,7 @@ class ReferenceBook:
             and et != "FILL"
             and time != self.orders[self.pending].joined_time
         ):
-            own = oid == self.pending and (et in _TERMINAL or et == "NEW")
+            own = oid == self.pending and et in _TERMINAL
             if not own:
                 self.settle()
 

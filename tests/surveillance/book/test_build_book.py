@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from surveillance.book.schema import findings_schema, queue_schema, top_schema
 from surveillance.config import load_config
 from surveillance.contract import Labels, Orders
 from surveillance.errors import ConfigError, InputError
+from surveillance.settings import resolve
 
 
 def test_every_symbol_gets_top_queue_and_findings_in_their_schemas(booked_day: BookedDay) -> None:
@@ -129,3 +131,47 @@ def test_config_refuses_repeated_depth_distances(tmp_path: Path) -> None:
     path.write_text("version = 1\n[book]\ndepth_bps = [10, 10]\n")
     with pytest.raises(ConfigError, match=r"key 'book.depth_bps' .*must not repeat a distance"):
         load_config(path)
+
+
+def test_next_day_starts_from_the_orders_left_resting(
+    booked_day: BookedDay, tmp_path: Path
+) -> None:
+    lake_root = tmp_path / "lake"
+    shutil.copytree(Path(booked_day.settings.lake_uri) / "curated", lake_root / "curated")
+    settings = resolve(None, str(lake_root), f"sqlite:///{tmp_path}/db", None)
+    build_book(settings, booked_day.day, symbols=["ETH-USD"])
+    lake = settings.lake
+    opening = storage.read_table(lake.book("open", booked_day.day, "ETH-USD"))
+    assert opening.num_rows > 0 and max(opening.column("joined_seq").to_pylist()) < 1
+    carried = opening.to_pylist()[0]  # the best bid's first order in time
+    next_day = booked_day.day + dt.timedelta(days=1)
+    for dataset in ("accounts", "instruments"):
+        storage.write_partition(
+            storage.read_table(lake.curated(dataset, booked_day.day)),
+            lake.curated(dataset, next_day),
+        )
+    cancel = {name: None for name in Orders.names()}
+    cancel.update(
+        event_time=dt.datetime(2026, 3, 3, 0, 0, 1, tzinfo=dt.UTC),
+        seq=1,
+        symbol="ETH-USD",
+        order_id=carried["order_id"],
+        account_id=carried["account_id"],
+        event_type="CANCEL",
+        side=carried["side"],
+        order_type="LIMIT",
+        time_in_force="GTC",
+        price=carried["price"],
+        quantity=carried["quantity"],
+        leaves_quantity=0.0,
+        origin="CLIENT",
+    )
+    storage.write_partition(
+        Orders.from_pylist([cancel]), lake.curated("orders", next_day, "ETH-USD")
+    )
+    result = build_book(settings, next_day, symbols=["ETH-USD"])
+    assert result.per_symbol["ETH-USD"].findings == {}  # the cancelled order was in the book
+    [row] = storage.read_table(lake.book("top", next_day, "ETH-USD")).to_pylist()
+    rest = [o for o in opening.to_pylist()[1:] if o["side"] == carried["side"]]
+    assert row["best_bid_orders"] + row["best_ask_orders"] > 0
+    assert row["best_bid" if carried["side"] == "BUY" else "best_ask"] == rest[0]["price"]

@@ -10,7 +10,7 @@ from book_reference import reference_replay
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from surveillance.book.engine import replay_table
+from surveillance.book.engine import BookReplayer, level_ticks, replay_table
 from surveillance.contract import Orders
 
 ORDER_IDS = [f"o{i}" for i in range(7)]
@@ -133,3 +133,67 @@ def test_replay_matches_reference(orders: pa.Table, chunk_rows: int, max_ahead: 
     assert book.top.to_pylist() == top
     assert book.queue.to_pylist() == queue
     assert _findings(book.findings) == findings
+
+
+def _state_at(rows: list[dict[str, Any]], seq: int) -> dict[str, Any] | None:
+    """The top row in force after event ``seq`` (None: no row yet), without its keys."""
+    found = None
+    for row in rows:
+        if row["seq"] > seq:
+            break
+        found = row
+    if found is None:
+        return None
+    state = {k: v for k, v in found.items() if k not in ("seq", "event_time")}
+    empty = all(state[k] is None for k in ("best_bid", "best_ask", "amm_best_bid", "amm_best_ask"))
+    return None if empty else state
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(orders=journals(), cut=st.floats(0.0, 1.0))
+def test_a_day_seeded_with_the_previous_days_open_book_replays_as_one_journal(
+    orders: pa.Table, cut: float
+) -> None:
+    """Splitting a journal between two instructions and carrying the open book over
+    gives the same book, queue evidence and findings as replaying it whole."""
+    times = orders.column("event_time").to_pylist()
+    types = orders.column("event_type").to_pylist()
+    ids = orders.column("order_id").to_pylist()
+    # days end between instructions: a new event_time, and not a FILL (no fill starts
+    # one), nor the end of an order of the instruction just before (it would belong to it)
+    bounds = [
+        k
+        for k in range(1, len(times))
+        if times[k] != times[k - 1]
+        and types[k] != "FILL"
+        and not (
+            types[k] in ("CANCEL", "EXPIRE", "REJECT")
+            and ids[k] in {ids[j] for j in range(k) if times[j] == times[k - 1]}
+        )
+    ]
+    if not bounds:
+        return
+    k = bounds[min(int(cut * len(bounds)), len(bounds) - 1)]
+    first, second = orders.slice(0, k), orders.slice(k)
+    p = params(max_ahead=3, depth_bps=(10, 50))
+    whole = replay_table(orders, p)
+    day1 = BookReplayer(p, level_ticks([orders.column("price")], p.tick_size))
+    day1.feed(first)
+    opening = day1.open_orders()
+    day2 = BookReplayer(p, level_ticks([orders.column("price")], p.tick_size))
+    day2.seed(opening)
+    day2.feed(second)
+    split = day2.finish()
+    whole_top, split_top = whole.top.to_pylist(), split.top.to_pylist()
+    for seq in second.column("seq").to_pylist():
+        assert _state_at(split_top, seq) == _state_at(whole_top, seq), seq
+    later = second.column("seq")[0].as_py()
+    drop = {"joined_seq", "ahead_joined_seqs"}  # carried orders are renumbered
+    assert [{c: v for c, v in r.items() if c not in drop} for r in split.queue.to_pylist()] == [
+        {c: v for c, v in r.items() if c not in drop}
+        for r in whole.queue.to_pylist()
+        if r["seq"] >= later
+    ]
+    assert split.findings.to_pylist() == [
+        r for r in whole.findings.to_pylist() if r["seq"] >= later
+    ]
