@@ -72,4 +72,4 @@ def book(
     emit(result.rows(), fmt)
     for kind, n in result.findings_by_kind().items():
         typer.echo(f"  finding {kind}: {n:,}")
-    typer.echo(f"outputs: {settings.lake.book('top', result.day)} (and queue, findings)")
+    typer.echo(f"outputs: {settings.lake.book('top', result.day)} (and queue, findings, open)")
