@@ -476,8 +476,11 @@ def replay_chart(
     return svg, "; ".join(sorted(set(sources)))
 
 
+#: The case report's order table: engine and gateway times side by side, since sequencing
+#: cases turn on their order.
 _ORDER_COLUMNS = (
     Orders.event_time,
+    Orders.gateway_time,
     Orders.seq,
     Orders.order_id,
     Orders.account_id,
