@@ -16,7 +16,6 @@ import importlib
 import json
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,24 +46,46 @@ class SectionModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-@dataclass(frozen=True)
 class Config:
-    """A validated configuration: every registered section, defaults filled in."""
+    """A validated configuration: every registered section, defaults filled in.
 
-    sections: Mapping[str, BaseModel]
-    source: str = "packaged defaults"
-    raw: Mapping[str, Any] = field(default_factory=dict)
+    The sections a file states are validated when it is loaded; a section the file
+    does not mention is built from its defaults on first use, so that a command
+    imports only the stages it runs (the section models live beside their stages).
+    """
+
+    def __init__(
+        self,
+        sections: Mapping[str, BaseModel] | None = None,
+        source: str = "packaged defaults",
+        raw: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._sections: dict[str, BaseModel] = dict(sections or {})
+        self.source = source
+        self.raw: Mapping[str, Any] = dict(raw or {})
+
+    def _get(self, name: str) -> BaseModel:
+        if name not in self._sections:
+            if name not in SECTIONS:
+                raise KeyError(f"no config section {name!r}; sections: {', '.join(SECTIONS)}")
+            self._sections[name] = _section_model(name)()
+        return self._sections[name]
+
+    @property
+    def sections(self) -> Mapping[str, BaseModel]:
+        """Every registered section (imports each section's stage)."""
+        return {name: self._get(name) for name in SECTIONS}
 
     def section(self, name: str, model: type[M]) -> M:
         """The validated section ``name``, typed as ``model``."""
-        value = self.sections[name]
+        value = self._get(name)
         if not isinstance(value, model):
             raise TypeError(f"config section {name!r} is {type(value).__name__}, not {model}")
         return value
 
     def section_hash(self, name: str) -> str:
         """A short, stable hash of a section's effective values (recorded on alerts)."""
-        return params_hash(self.sections[name].model_dump(mode="json"))
+        return params_hash(self._get(name).model_dump(mode="json"))
 
 
 def params_hash(params: Mapping[str, Any]) -> str:
@@ -91,7 +112,7 @@ def load_config(path: str | Path | None = None) -> Config:
         section or key, or a value its section refuses.
     """
     if path is None:
-        return Config({name: _section_model(name)() for name in SECTIONS})
+        return Config()
     source = str(path)
     try:
         raw = tomllib.loads(Path(path).read_text())
@@ -116,9 +137,9 @@ def parse_config(raw: Mapping[str, Any], *, source: str = "<config>") -> Config:
             f"allowed sections are {', '.join(sorted(SECTIONS))}"
         )
     sections: dict[str, BaseModel] = {}
-    for name in SECTIONS:
+    for name in (n for n in SECTIONS if n in raw):
         model = _section_model(name)
-        values = raw.get(name, {})
+        values = raw[name]
         if not isinstance(values, Mapping):
             raise ConfigError(f"config file {source}: [{name}] must be a table of keys")
         try:
