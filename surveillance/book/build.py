@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -191,11 +192,11 @@ def replay_partition(
     :class:`~surveillance.book.engine.BookReplayer`). ``opening`` (the previous
     day's ``open`` table) seeds the book; the second value returned is this day's.
     """
-    prices: list[pa.Array | pa.ChunkedArray] = []
-    if opening is not None:
-        prices.append(opening.column(OpenOrders.price))
-    for batch in storage.iter_batches(uri, [Orders.price], batch_rows=chunk_rows):
-        prices.append(batch.column(0))
+    carried = [opening.column(OpenOrders.price)] if opening is not None else []
+    prices = itertools.chain(
+        carried,  # streamed: never the whole day's price column at once
+        (b.column(0) for b in storage.iter_batches(uri, [Orders.price], batch_rows=chunk_rows)),
+    )
     replayer = BookReplayer(
         params,
         level_ticks(prices, params.tick_size),
