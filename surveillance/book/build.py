@@ -166,7 +166,9 @@ def build_book(
             depth_bps=section.depth_bps,
             max_ahead=section.queue_max_ahead,
         )
-        per_symbol[symbol] = build_symbol(lake, the_day, params, chunk_rows=section.chunk_rows)
+        per_symbol[symbol] = build_symbol(
+            lake, the_day, params, chunk_rows=section.chunk_rows, carry_over=section.carry_over
+        )
     return BookResult(
         day=the_day,
         symbols=chosen,
@@ -213,12 +215,14 @@ def replay_partition(
 
 
 def build_symbol(
-    lake: Lake, day: dt.date, params: ReplayParams, *, chunk_rows: int
+    lake: Lake, day: dt.date, params: ReplayParams, *, chunk_rows: int, carry_over: bool = False
 ) -> SymbolResult:
     """Replay one symbol's day and replace its book partitions.
 
-    The day starts from the previous day's ``open`` partition when it exists (the
-    market runs 24/7: orders rest overnight) and writes its own for the next day.
+    With ``carry_over`` the day starts from the previous day's ``open`` partition when
+    it exists (a venue whose exports continue across midnight: orders rest
+    overnight); otherwise from an empty book. Either way it writes its own ``open``
+    partition for the next day.
 
     ``top`` and ``queue`` are written row group by row group while the replay runs,
     into staging folders swapped in only when the whole symbol succeeded.
@@ -226,7 +230,7 @@ def build_symbol(
     started = time.perf_counter()
     paths = {kind: lake.book(kind, day, params.symbol) for kind in BOOK_KINDS}
     previous = lake.book(OpenOrders.name, day - dt.timedelta(days=1), params.symbol)
-    opening = storage.read_table(previous) if storage.exists(previous) else None
+    opening = storage.read_table(previous) if carry_over and storage.exists(previous) else None
     with (
         storage.replace_partition(paths[Top.name]) as top_stage,
         storage.replace_partition(paths[Queue.name]) as queue_stage,

@@ -28,6 +28,13 @@ class BookConfig(SectionModel):
         description="Most orders listed (earliest first) in the queue evidence of one maker "
         "fill; the position and the quantity ahead always count them all.",
     )
+    carry_over: bool = Field(
+        False,
+        description="Start each day from the orders the previous day left resting (its `open` "
+        "partition). Only for a venue whose exports continue across midnight: under the "
+        "contract as the validator reads it, every order's first event of a day is NEW or "
+        "REJECT, and simulated days are independent, so the default starts from an empty book.",
+    )
     chunk_rows: int = Field(
         262_144,
         ge=1_024,

@@ -16,7 +16,7 @@ from conftest import BookedDay
 from surveillance import storage
 from surveillance.book import build_book
 from surveillance.book.schema import findings_schema, queue_schema, top_schema
-from surveillance.config import load_config
+from surveillance.config import load_config, parse_config
 from surveillance.contract import Labels, Orders
 from surveillance.errors import ConfigError, InputError
 from surveillance.settings import resolve
@@ -133,13 +133,15 @@ def test_config_refuses_repeated_depth_distances(tmp_path: Path) -> None:
         load_config(path)
 
 
-def test_next_day_starts_from_the_orders_left_resting(
-    booked_day: BookedDay, tmp_path: Path
+@pytest.mark.parametrize("carry_over", [True, False])
+def test_next_day_starts_from_the_orders_left_resting_only_when_carrying_over(
+    booked_day: BookedDay, tmp_path: Path, carry_over: bool
 ) -> None:
     lake_root = tmp_path / "lake"
     shutil.copytree(Path(booked_day.settings.lake_uri) / "curated", lake_root / "curated")
     settings = resolve(None, str(lake_root), f"sqlite:///{tmp_path}/db", None)
-    build_book(settings, booked_day.day, symbols=["ETH-USD"])
+    config = parse_config({"version": 1, "book": {"carry_over": carry_over}})
+    build_book(settings, booked_day.day, symbols=["ETH-USD"], config=config)
     lake = settings.lake
     opening = storage.read_table(lake.book("open", booked_day.day, "ETH-USD"))
     assert opening.num_rows > 0 and max(opening.column("joined_seq").to_pylist()) < 1
@@ -169,7 +171,10 @@ def test_next_day_starts_from_the_orders_left_resting(
     storage.write_partition(
         Orders.from_pylist([cancel]), lake.curated("orders", next_day, "ETH-USD")
     )
-    result = build_book(settings, next_day, symbols=["ETH-USD"])
+    result = build_book(settings, next_day, symbols=["ETH-USD"], config=config)
+    if not carry_over:  # an empty book: the cancel names an order it never saw
+        assert result.per_symbol["ETH-USD"].findings == {"ORDER_NOT_IN_BOOK": 1}
+        return
     assert result.per_symbol["ETH-USD"].findings == {}  # the cancelled order was in the book
     [row] = storage.read_table(lake.book("top", next_day, "ETH-USD")).to_pylist()
     rest = [o for o in opening.to_pylist()[1:] if o["side"] == carried["side"]]
