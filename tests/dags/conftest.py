@@ -39,16 +39,11 @@ print("DAG-RESULT " + json.dumps({"state": str(dr.state), "tasks": states}))
 
 
 def airflow_env(home: Path, **extra: str) -> dict[str, str]:
-    """The environment of an Airflow process rooted at ``home``."""
-    env = dict(os.environ)
-    env.update(
-        AIRFLOW_HOME=str(home),
-        AIRFLOW__CORE__DAGS_FOLDER=str(DAGS),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING",
-        GX_ANALYTICS_ENABLED="False",
-        PYTHONPATH=str(REPO),
-    )
+    """The environment of an Airflow process rooted at ``home`` (as the demo sets it up)."""
+    from surveillance.nightly_demo import airflow_environment
+
+    env = airflow_environment(home)
+    env["PYTHONPATH"] = str(REPO)
     env.update(extra)
     return env
 
