@@ -149,7 +149,10 @@ def main(argv: list[str] | None = None) -> None:
     rules = rules_config(only, args.set)
     args.cache.mkdir(parents=True, exist_ok=True)
 
-    all_labels, all_alerts, symbols_by_day, day_list = [], [], {}, []
+    all_labels: list[Any] = []
+    all_alerts: list[Any] = []
+    symbols_by_day: dict[dt.date, int] = {}
+    day_list: list[dt.date] = []
     for offset, spec in enumerate(specs):
         root = prepare(args.cache, spec, args.events)
         alerts, (labels, symbols, days), seconds = run_day(root, only, rules)
