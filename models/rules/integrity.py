@@ -323,8 +323,14 @@ class ObligationBreachParams(SectionModel):
         0.999,
         gt=0,
         lt=1,
-        description="A span must also outlast this quantile of the day's non-compliant spans "
-        "(the AMM's own requoting gaps).",
+        description="Quantile of the AMM's ordinary requoting gaps (its non-compliant spans "
+        "shorter than min_span_s) that describes its usual worst gap.",
+    )
+    baseline_multiple: float = Field(
+        3.0,
+        ge=1,
+        description="A span must also outlast this multiple of that usual worst gap (for an "
+        "AMM whose ordinary gaps come close to the floor).",
     )
     merge_gap_s: float = Field(
         10.0,
@@ -339,12 +345,13 @@ class ObligationBreach(RuleDetector):
 
     name = "obligation_breach"
     typology = Typology.MI_OBLIGATION_BREACH
-    version = "1.0.0"
+    version = "1.1.0"
     help = (
-        "Replays the AMM's own two-sided quote (all its accounts together) and checks it "
-        "against the instrument's obligations (mm_max_spread_bps, mm_min_quote_quantity); "
-        "alerts on non-compliant spans longer than both a floor and the AMM's ordinary "
-        "requoting gaps, and when the day's uptime falls below mm_min_uptime."
+        "Replays the AMM's own resting ladder (all its accounts together) and checks it "
+        "against the instrument's obligations: at least mm_min_quote_quantity on each side "
+        "within mm_max_spread_bps. Alerts on non-compliant spans longer than both a floor and "
+        "a multiple of the AMM's ordinary requoting gaps, and when the day's uptime falls "
+        "below mm_min_uptime."
     )
     params_model = ObligationBreachParams
 
@@ -360,8 +367,13 @@ class ObligationBreach(RuleDetector):
         uptime = 1.0 - float(spans["duration"].sum()) / (end - start)
         spans = _merge_spans(spans, int(params.merge_gap_s * NS))
         floor_ns = params.min_span_s * NS
-        natural = float(np.quantile(spans["duration"], params.baseline_quantile))
-        bar = max(floor_ns, min(natural, 10 * floor_ns))
+        # The AMM's ordinary requoting gaps: the spans short of the floor. The
+        # candidates themselves stay out of their own baseline, else a day with two
+        # long breaches would raise the bar over the shorter of them.
+        ordinary = spans["duration"].to_numpy(dtype=float)
+        ordinary = ordinary[ordinary < floor_ns]
+        natural = float(np.quantile(ordinary, params.baseline_quantile)) if len(ordinary) else 0.0
+        bar = max(floor_ns, params.baseline_multiple * natural)
         # the account an analyst should look at: the AMM account quoting most of the day
         # The account an analyst should look at: the one making the AMM's inner quote,
         # i.e. with the tightest own two-sided spread over the day (the other accounts
@@ -384,8 +396,8 @@ class ObligationBreach(RuleDetector):
                 "one_sided": "had no two-sided quote",
                 "spread": f"quoted wider than the {data.instrument.get('mm_max_spread_bps')} bps "
                 f"maximum (up to {span['worst_spread_bps']:.1f} bps)",
-                "size": f"quoted less than the minimum size of "
-                f"{data.instrument.get('mm_min_quote_quantity')}",
+                "size": f"rested less than the minimum size of "
+                f"{data.instrument.get('mm_min_quote_quantity')} on a side",
             }[str(span["reason"])]
             explanation = (
                 f"The AMM ({', '.join(amm)}) {reason} in {data.symbol} from "

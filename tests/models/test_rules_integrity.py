@@ -114,3 +114,36 @@ def test_obligation_breach_fires_on_a_long_withdrawal() -> None:
 def test_obligation_breach_is_silent_on_continuous_quoting() -> None:
     out = ObligationBreach().run(_obligation_day(None).build(), ObligationBreachParams())
     assert out.candidates.empty
+
+
+def test_obligation_breach_finds_each_of_two_breaches() -> None:
+    # Two long withdrawals on one day: the first must not become the baseline of the second.
+    s = _obligation_day(None)
+    s2 = Scenario(instrument=s.instrument)
+    b, a = _quotes(s2, 0.5, 67999.0, 68001.0)
+    for gap_from, length in ((20_010.0, 2400.0), (60_010.0, 900.0)):
+        s2.cancel(gap_from, b)
+        s2.cancel(gap_from + 0.01, a)
+        b, a = _quotes(s2, gap_from + length, 67999.0, 68001.0)
+    out = ObligationBreach().run(s2.build(), ObligationBreachParams())
+    durations = sorted((out.candidates["window_end"] - out.candidates["window_start"]) / 1e9)
+    assert durations == pytest.approx([900.0, 2400.0], rel=0.01)
+
+
+def test_obligation_counts_the_ladder_behind_a_partly_filled_best_level() -> None:
+    # The best ask is filled down to 0.1 (under the 0.5 least size), but the next level,
+    # within the 10 bps maximum, holds the size: the quote still meets the obligation.
+    s = Scenario(
+        instrument={"mm_max_spread_bps": 10.0, "mm_min_quote_quantity": 0.5, "mm_min_uptime": 0.9}
+    )
+    _quotes(s, 0.5, 67999.0, 68001.0)
+    ask = s.new(0.7, "AMM-1", "SELL", 68000.5, 1.0)
+    s.take(100.0, "CLI-1", "BUY", [(ask, 0.9)])
+    out = ObligationBreach().run(s.build(), ObligationBreachParams())
+    assert out.candidates.empty
+    thin = Scenario(instrument=s.instrument)
+    thin.new(0.5, "AMM-1", "BUY", 67999.0, 1.0)
+    ask = thin.new(0.7, "AMM-1", "SELL", 68000.5, 1.0)
+    thin.take(100.0, "CLI-1", "BUY", [(ask, 0.9)])
+    out = ObligationBreach().run(thin.build(), ObligationBreachParams())
+    assert list(out.candidates["features"].map(lambda f: f.get("reason"))) == ["size"]
