@@ -12,6 +12,7 @@ Layout (agreed with every later stage):
   with orders having both; all contract columns present (``gateway_time`` null
   when the venue omits it, ``origin`` ``CLIENT`` when absent or null) followed by
   the venue's extra columns; orders sorted by seq, trades by (event_time, trade_id).
+  Orders partitions end with the lake-only column ``order_key`` (:data:`ORDER_KEY`).
 - ``curated/reference_prices``: per symbol, sorted by event_time, when the venue sent them.
 - ``curated/accounts`` and ``curated/instruments``: one partition each.
 """
@@ -44,6 +45,10 @@ from surveillance.validate import FILE_COLUMN, ROW_COLUMN, to_contract_table
 
 #: Column of the quarantine datasets that lists each row's reason codes.
 REASONS_COLUMN = "_reasons"
+#: Lake-only extension column of curated orders (not in the venue contract): per
+#: (date, symbol) partition, a dense int64 code 0..n-1 of ``order_id`` in order of first
+#: appearance in seq order, so the book replay keys orders without hashing strings.
+ORDER_KEY = "order_key"
 
 #: Datasets written one partition per symbol, and each one's sort keys within a symbol.
 PER_SYMBOL: dict[str, tuple[str, ...]] = {
@@ -86,7 +91,11 @@ Part = Callable[[], pa.Table]
 
 
 def _by_symbol(
-    frame: pd.DataFrame, dataset: type[Dataset], keep: np.ndarray | None, keys: Sequence[str]
+    frame: pd.DataFrame,
+    dataset: type[Dataset],
+    keep: np.ndarray | None,
+    keys: Sequence[str],
+    order_codes: np.ndarray | None = None,
 ) -> dict[str, Part]:
     """One builder per symbol of its kept rows as a sorted contract Arrow table.
 
@@ -95,22 +104,64 @@ def _by_symbol(
     Venue files already hold each symbol's rows in engine order, so the sort is
     skipped where the first key strictly increases (orders by seq); otherwise the
     symbol's rows are sorted by all ``keys`` (trades by event_time, then trade_id).
+    Orders partitions get :data:`ORDER_KEY`, from ``order_codes`` (one integer per
+    row of ``frame`` identifying its order, such as the validator's) when given.
     """
     codes, symbols = _codes(frame[Orders.symbol])
     if keep is not None:
         codes = np.where(keep, codes, -1)
     first = _sortable(frame[keys[0]])
+    single = len(keys) == 1
 
     def build(code: int) -> pa.Table:
         rows = np.flatnonzero(codes == code)
-        table = to_arrow(frame.iloc[rows], dataset, keep_bookkeeping=False)
         values = first[rows]
-        if len(values) > 1 and not bool(np.all(values[1:] > values[:-1])):
+        ordered = len(values) < 2 or bool(np.all(values[1:] > values[:-1]))
+        if single and not ordered:
+            # One numeric key: sort the row positions, so row-aligned arrays follow.
+            rows = rows[np.argsort(values, kind="stable")]
+            ordered = True
+        table = to_arrow(frame.iloc[rows], dataset, keep_bookkeeping=False)
+        if not ordered:
             table = table.sort_by([(k, "ascending") for k in keys])
+        if dataset is Orders:
+            table = with_order_key(table, None if order_codes is None else order_codes[rows])
         return table
 
     present = np.unique(codes[codes >= 0])
     return {str(symbols[code]): functools.partial(build, int(code)) for code in present}
+
+
+def order_key(codes: np.ndarray) -> np.ndarray:
+    """Dense codes 0..n-1 of ``codes`` (int64) in order of first appearance.
+
+    ``codes`` identify each row's order (any integers, one per distinct order id);
+    rows come in seq order, so an order's key is its rank by its first event.
+    """
+    dense, _ = pd.factorize(np.asarray(codes, dtype=np.int64), sort=False)
+    return np.asarray(dense, dtype=np.int64)
+
+
+def with_order_key(table: pa.Table, codes: np.ndarray | None = None) -> pa.Table:
+    """``table`` (one symbol's orders, in seq order) with :data:`ORDER_KEY` appended.
+
+    ``codes`` are the rows' order codes when already computed (negative where
+    ``order_id`` is null); otherwise ``order_id`` is dictionary-encoded, which
+    numbers distinct ids in order of first appearance too. A null ``order_id`` has a
+    null key. A venue column of the same name is replaced: the key is the lake's.
+    """
+    if codes is None:
+        encoded = pc.dictionary_encode(table.column(Orders.order_id)).combine_chunks()
+        key = pc.cast(encoded.indices, pa.int64())
+    else:
+        missing = codes < 0
+        values = np.zeros(len(codes), dtype=np.int64)
+        values[~missing] = order_key(codes[~missing])
+        key = pa.array(values, pa.int64(), mask=missing if missing.any() else None)
+    if ORDER_KEY in table.column_names:
+        table = table.drop_columns([ORDER_KEY])
+    field = pa.field(ORDER_KEY, pa.int64(), nullable=key.null_count > 0)
+    return table.append_column(field, key)
 
 
 def _codes(column: pd.Series) -> tuple[np.ndarray, list[Any]]:
@@ -135,11 +186,14 @@ def write_curated(
     keep: Mapping[str, np.ndarray],
     *,
     writer: Writer | None = None,
+    order_codes: np.ndarray | None = None,
 ) -> dict[str, list[str]]:
     """Write the kept rows of every dataset into the curated lake, atomically per day.
 
     ``keep`` maps a dataset to a boolean mask of the rows that passed the gate (all
-    rows when absent). Returns the partition URIs written, per dataset. Each
+    rows when absent). ``order_codes`` (one integer per orders row identifying its
+    order, as :func:`surveillance.validate.order_keys` gives) spares hashing the
+    order ids again for :data:`ORDER_KEY`. Returns the partition URIs written, per dataset. Each
     partition is converted to Arrow just before it is written; all of them are
     swapped in only once every file of every dataset is written.
     """
@@ -168,7 +222,8 @@ def write_curated(
                 jobs.append((whole, storage.join(staging, storage.PART_FILE)))
                 written[name] = [lake.curated(name, day)]
             else:
-                parts = _by_symbol(frame, dataset, keep.get(name), PER_SYMBOL[name])
+                ids = order_codes if name == Orders.name else None
+                parts = _by_symbol(frame, dataset, keep.get(name), PER_SYMBOL[name], ids)
                 # Every symbol with orders gets an orders and a trades partition, even empty.
                 paired = symbols if name in (Orders.name, Trades.name) else set()
                 empty = functools.partial(_whole, frame.iloc[:0], dataset, None, [])
@@ -190,7 +245,8 @@ def _whole(
     order: list[tuple[str, str]],
 ) -> pa.Table:
     table = to_arrow(frame if keep is None else frame.loc[keep], dataset, keep_bookkeeping=False)
-    return table.sort_by(order) if order else table
+    table = table.sort_by(order) if order else table
+    return with_order_key(table) if dataset is Orders else table
 
 
 def write_quarantine(

@@ -49,7 +49,13 @@ from surveillance.ingest.quarantine import (
     expand,
 )
 from surveillance.settings import Settings
-from surveillance.validate import FILE_COLUMN, ROW_COLUMN, LandingDay, read_landing_day
+from surveillance.validate import (
+    FILE_COLUMN,
+    ROW_COLUMN,
+    LandingDay,
+    order_keys,
+    read_landing_day,
+)
 
 PASSED = "passed"
 FAILED = "failed"
@@ -250,9 +256,11 @@ def _gate(context: _Context, landing_day: LandingDay) -> IngestResult:
             Instruments.name: 1,
         },
     )
-    # The validator caches derived arrays (sort orders, codes) on the day for its
-    # rules; the gate is done with them, and on a large day they are a gigabyte.
-    landing_day._memo.clear()
+    # The order codes the rules hashed once also number the curated orders (order_key);
+    # every other array the validator derived for its rules (sort orders, joins) is
+    # released: on a large day they are a gigabyte.
+    order_codes = order_keys(landing_day)
+    landing_day.release_derived()
     _release_memory()
     context.clock.lap("gate")
     quarantine = expand(tables, outcome.failures)
@@ -299,7 +307,7 @@ def _gate(context: _Context, landing_day: LandingDay) -> IngestResult:
             if landing_day.files.get(name) or name not in OPTIONAL_DATASETS
         }
         keep = {name: ~mask for name, mask in quarantine.masks.items() if mask.any()}
-        partitions = curated.write_curated(lake, day, sent, keep)
+        partitions = curated.write_curated(lake, day, sent, keep, order_codes=order_codes)
 
     summary = context.base_summary()
     summary.update(
