@@ -309,3 +309,177 @@ def fisher_combined(p_values: np.ndarray) -> float:
         term *= half / j
         total += term
     return float(min(1.0, np.exp(-half) * total))
+
+
+# ------------------------------------------------------------------ flow anticipation
+#: Time-in-force values and order types of orders that are not meant to rest: an order
+#: sent to take liquidity now is a decision about direction, unlike a quote that crossed.
+IMMEDIATE_TIF = frozenset({"IOC", "FOK"})
+
+
+def client_decisions(data: SymbolDay, parent_gap_ns: int) -> tuple[np.ndarray, np.ndarray]:
+    """Arrival times and signs of the clients' trading decisions, sorted by time.
+
+    One decision per client parent order (marketable orders of one account and side
+    less than ``parent_gap_ns`` apart), so that a client slicing a large order counts
+    once and thousands of small clients count one each; the liquidation engine's
+    orders are the venue's, not a client's decision, and are left out.
+    """
+    s = data.order_summary
+    takers = s[
+        (s["role"] == Role.CLIENT.value)
+        & (s["taker_qty"] > 0)
+        & (s["origin"] == DEFAULT_ORIGIN.value)
+    ]
+    if takers.empty:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    arrival = np.where(takers["gw"] > np.iinfo(np.int64).min, takers["gw"], takers["t"])
+    frame = pd.DataFrame(
+        {"a": takers["account_id"].to_numpy(), "s": takers["sign"].to_numpy(), "t": arrival}
+    ).sort_values(["a", "s", "t"], kind="stable")
+    new = (
+        (frame["a"] != frame["a"].shift())
+        | (frame["s"] != frame["s"].shift())
+        | (frame["t"].diff().fillna(parent_gap_ns + 1) > parent_gap_ns)
+    ).to_numpy()
+    first = frame[new].sort_values("t", kind="stable")
+    return first["t"].to_numpy(dtype=np.int64), first["s"].to_numpy(dtype=float)
+
+
+def aggressive_orders(data: SymbolDay, account: str) -> pd.DataFrame:
+    """The account's orders sent to take liquidity now (IOC, FOK or market) that traded.
+
+    Columns ``order_id``, ``t`` (engine arrival, int64 ns), ``sign`` and ``taker_qty``,
+    sorted by time. Quotes that happened to cross the book are market making, not a
+    directional decision, and are left out.
+    """
+    s = data.order_summary
+    mine = s[
+        (s["account_id"] == account)
+        & (s["taker_qty"] > 0)
+        & (s["tif"].isin(IMMEDIATE_TIF) | (s["order_type"] == "MARKET"))
+    ]
+    out = pd.DataFrame(
+        {
+            "order_id": mine["order_id"].to_numpy(dtype=object),
+            "t": mine["t"].to_numpy(dtype=np.int64),
+            "sign": mine["sign"].to_numpy(dtype=float),
+            "taker_qty": mine["taker_qty"].to_numpy(dtype=float),
+        }
+    )
+    return out.sort_values("t", kind="stable").reset_index(drop=True)
+
+
+def _sum_between(t: np.ndarray, v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Sum of ``v`` over ``t`` in ``(lo, hi]`` for each pair (``t`` sorted)."""
+    csum = np.concatenate([[0.0], np.cumsum(v)])
+    return csum[np.searchsorted(t, hi, side="right")] - csum[np.searchsorted(t, lo, side="right")]
+
+
+class ClientFlowModel:
+    """What public information and the clients' own past predict of their next flow.
+
+    At any time ``t`` the clients' *future* signed decisions in each window
+    ``(t + a, t + b]`` are regressed (OLS, on a grid over the whole day) on their
+    signed decisions over the last 60 s, 300 s and the 600 s before that, and the
+    public price's log return over the last 60 s and 300 s. The residual is the part
+    of the clients' coming flow nobody could have inferred from the market: flow that
+    merely continues a trend, or follows a price move, has none. Each residual is
+    scaled by its expected size (the clients' recent decision rate times the window
+    length, a Poisson scale) and then to unit variance over the grid.
+    """
+
+    PAST_S = ((0, 60), (0, 300), (300, 900))
+    RETURNS_S = (60, 300)
+    ACTIVITY_S = 900
+
+    def __init__(
+        self,
+        data: SymbolDay,
+        windows_s: list[tuple[float, float]],
+        parent_gap_ns: int,
+        grid_step_ns: int,
+    ) -> None:
+        self.times, self.signs = client_decisions(data, parent_gap_ns)
+        mt, mid = data.mid_series
+        ok = np.isfinite(mid) & (mid > 0)
+        self.mid_t, self.log_mid = mt[ok], np.log(mid[ok])
+        self.windows = [(int(a * NS), int(b * NS)) for a, b in windows_s]
+        # The clients' active span of the day: the model is fitted there and placebo
+        # shifts wrap around it, so that an empty night is never the baseline.
+        day_start = int(day_bounds(data.day)[0].value)
+        if len(self.times):
+            self.span = (int(self.times[0]), int(self.times[-1]) + 1)
+        else:
+            self.span = (day_start, day_start + 24 * 3600 * NS)
+        grid = np.arange(self.span[0], self.span[1], grid_step_ns, dtype=np.int64)
+        if len(grid) < 10:
+            grid = np.linspace(self.span[0], self.span[1], 10).astype(np.int64)
+        x, y, w = self._design(grid)
+        self.beta, *_ = np.linalg.lstsq(x, y, rcond=None)
+        scale = np.std(w * (y - x @ self.beta), axis=0)
+        self.scale = np.where(scale > 0, scale, 1.0)
+
+    def _log_price(self, t: np.ndarray) -> np.ndarray:
+        if len(self.mid_t) == 0:
+            return np.zeros(len(t))
+        idx = np.clip(np.searchsorted(self.mid_t, t, side="right") - 1, 0, len(self.mid_t) - 1)
+        return self.log_mid[idx]
+
+    def _design(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ct, cs = self.times, self.signs
+        cols = [np.ones(len(t))]
+        cols += [_sum_between(ct, cs, t - b * NS, t - a * NS) for a, b in self.PAST_S]
+        price = self._log_price(t)
+        cols += [price - self._log_price(t - r * NS) for r in self.RETURNS_S]
+        rate = _sum_between(ct, np.abs(cs), t - self.ACTIVITY_S * NS, t) / self.ACTIVITY_S
+        future = np.column_stack([_sum_between(ct, cs, t + a, t + b) for a, b in self.windows])
+        lengths = np.array([(b - a) / NS for a, b in self.windows])
+        weight = 1.0 / np.sqrt(rate[:, None] * lengths[None, :] + 1.0)
+        return np.column_stack(cols), future, weight
+
+    def surprise(self, t: np.ndarray) -> np.ndarray:
+        """Unit-scaled unexpected client flow after each time: shape (len(t), windows)."""
+        x, y, w = self._design(np.asarray(t, dtype=np.int64))
+        return w * (y - x @ self.beta) / self.scale
+
+    @property
+    def span_ns(self) -> int:
+        """Length of the clients' active span of the day."""
+        return self.span[1] - self.span[0]
+
+    def shifted(self, t: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """``t`` moved by each offset, wrapped around the active span: (offsets, len(t))."""
+        start = self.span[0]
+        return start + (t[None, :] - start + offsets[:, None]) % self.span_ns
+
+
+def anticipation_study(
+    model: ClientFlowModel, times: np.ndarray, signs: np.ndarray, offsets: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Event study of one account's aggressive orders against the clients' coming flow.
+
+    For each window, the statistic is the sum over the orders of the order's sign
+    times the clients' unexpected flow after it (:meth:`ClientFlowModel.surprise`):
+    positive when clients go on to trade the way the account just traded, beyond what
+    the market already showed. The baseline is the same orders (times and signs, so
+    the account's own clustering and direction mix) shifted by each of ``offsets``
+    around the day; ``z`` is the observed sum's distance from the shifted sums' mean
+    in their standard deviations. Returns ``z``, ``observed``, ``placebo_mean``,
+    ``placebo_sd`` (one value per window) and ``contribution`` (per order, per window).
+    """
+    signs = np.asarray(signs, dtype=float)
+    contribution = signs[:, None] * model.surprise(times)
+    observed = contribution.sum(axis=0)
+    shifted = model.shifted(np.asarray(times, dtype=np.int64), offsets)
+    flat = model.surprise(shifted.ravel()).reshape(len(offsets), len(times), -1)
+    placebo = np.einsum("j,ijk->ik", signs, flat)
+    mean, sd = placebo.mean(axis=0), placebo.std(axis=0)
+    z = np.where(sd > 0, (observed - mean) / np.where(sd > 0, sd, 1.0), 0.0)
+    return {
+        "z": z,
+        "observed": observed,
+        "placebo_mean": mean,
+        "placebo_sd": sd,
+        "contribution": contribution,
+    }

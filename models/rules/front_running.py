@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from features.data import NS, SymbolDay
 from features.front_running import (
+    ClientFlowModel,
+    aggressive_orders,
     ahead_and_reversal,
     amm_net_flow,
+    anticipation_study,
     client_large_orders,
-    flow_buckets,
-    lead_statistic,
 )
 from models.rules import text
 from models.rules.base import DetectorOutput, RuleDetector, candidates_frame
@@ -287,95 +291,198 @@ class FlowAnticipationParams(SectionModel):
     """Parameters of ``rule:flow_anticipation``."""
 
     enabled: bool = Field(True, description="Run this detector.")
-    bucket_s: float = Field(5.0, gt=0, description="Width of the flow buckets, in seconds.")
-    lead_buckets: int = Field(
-        6, ge=1, description="How many following buckets of client flow the AMM's flow may lead."
+    windows_s: list[tuple[float, float]] = Field(
+        [
+            (0.0, 60.0),
+            (0.0, 120.0),
+            (0.0, 240.0),
+            (30.0, 150.0),
+            (60.0, 180.0),
+            (60.0, 300.0),
+            (120.0, 300.0),
+        ],
+        min_length=1,
+        description="Windows (start, end) in seconds after each of the account's aggressive "
+        "orders in which the clients' coming flow is measured; the day's statistic is the "
+        "most significant window, and the placebo judges it with the same choice.",
     )
-    min_t: float = Field(
-        4.0,
+    min_orders: int = Field(
+        10,
+        ge=2,
+        description="Least number of the account's aggressive (IOC, FOK, market) orders that "
+        "traded in the day for the day to be judged.",
+    )
+    shifts: int = Field(
+        400,
+        ge=50,
+        description="Placebo days: the account's aggressive orders shifted by this many random "
+        "offsets around the day (fixed seed, so results are reproducible).",
+    )
+    min_shift_s: float = Field(
+        900.0,
         gt=0,
-        description="Least t-statistic of the partial lead correlation (AMM flow against the "
-        "clients' future flow, controlling for their past flow and public returns).",
+        description="Least shift of a placebo, in seconds, so that a shifted order does not "
+        "measure the same client flow as the real one.",
     )
-    peer_margin: float = Field(
-        2.0,
-        ge=0,
-        description="The AMM's t-statistic must also exceed the highest external market "
-        "maker's by this much (peers face the same public information).",
+    grid_step_s: float = Field(
+        5.0,
+        gt=0,
+        description="Spacing of the times at which the model of the clients' coming flow "
+        "(from their past flow and the public price) is fitted.",
     )
+    parent_gap_s: float = Field(
+        60.0,
+        gt=0,
+        description="Marketable orders of one client and side less than this many seconds "
+        "apart are one decision (a sliced parent counts once).",
+    )
+    alpha: float = Field(
+        0.01,
+        gt=0,
+        lt=1,
+        description="False-alert rate per symbol-day: the normal tail probability of the best "
+        "window's z, times the number of windows and of AMM accounts judged, must be below "
+        "this.",
+    )
+
+    @field_validator("windows_s")
+    @classmethod
+    def _ordered(cls, value: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        for start, end in value:
+            if not 0 <= start < end:
+                raise ValueError(f"each window needs 0 <= start < end, found ({start}, {end})")
+        return value
 
 
 class FlowAnticipation(RuleDetector):
-    """Over the day, the AMM's flow leads clients' flow beyond public information."""
+    """Over the day, clients keep trading the way the AMM just traded, beyond public news."""
 
     name = "flow_anticipation"
     typology = Typology.FR_FLOW_ANTICIPATION
-    version = "1.0.0"
+    version = "2.0.0"
     help = (
-        "Per AMM account and day: the partial correlation between its net flow against "
-        "non-clients and the clients' signed taker flow over the next buckets, controlling for "
-        "the clients' past flow and public returns, as a t-statistic; alerts when it is "
-        "significant and above every external market maker's."
+        "Per AMM account and day, an event study: after each of the account's aggressive "
+        "orders (IOC, FOK, market), the clients' signed decisions over the next minutes in the "
+        "order's direction, net of what their own past flow and the public price move "
+        "predict. The baseline is the same orders shifted to random times of the day; alerts "
+        "when the day's sum is beyond that baseline by more than the false-alert rate allows."
     )
     params_model = FlowAnticipationParams
 
     def run(self, data: SymbolDay, params: FlowAnticipationParams) -> DetectorOutput:
-        bucket = int(params.bucket_s * NS)
-        client_flow, returns, mm_flow, _starts = flow_buckets(data, bucket)
-        stats = {
-            acc: lead_statistic(flow, client_flow, returns, params.lead_buckets)
-            for acc, flow in mm_flow.items()
+        orders = {a: aggressive_orders(data, a) for a in data.amm_accounts}
+        judged = [a for a, o in orders.items() if len(o) >= params.min_orders]
+        peers = {a: aggressive_orders(data, a) for a in data.external_mm_accounts}
+        peers = {a: o for a, o in peers.items() if len(o) >= params.min_orders}
+        if not judged:
+            return DetectorOutput(pd.DataFrame(), candidates_frame([]))
+        model = ClientFlowModel(
+            data, params.windows_s, int(params.parent_gap_s * NS), int(params.grid_step_s * NS)
+        )
+        gap = int(params.min_shift_s * NS)
+        if model.span_ns <= 4 * gap:
+            return DetectorOutput(pd.DataFrame(), candidates_frame([]))
+        offsets = np.random.default_rng(params.shifts).integers(
+            gap, model.span_ns - gap, size=params.shifts, dtype=np.int64
+        )
+        n_windows = len(params.windows_s)
+        examined = {**{a: orders[a] for a in judged}, **peers}
+        studies = {
+            a: anticipation_study(model, o["t"].to_numpy(), o["sign"].to_numpy(), offsets)
+            for a, o in examined.items()
         }
         features = pd.DataFrame(
             [
-                {"account_id": acc, "role": data.role_of.get(acc, ""), **s}
-                for acc, s in stats.items()
+                {
+                    "account_id": a,
+                    "role": data.role_of.get(a, ""),
+                    "orders": len(examined[a]),
+                    "best_window": int(np.argmax(s["z"])),
+                    "z_max": float(np.max(s["z"])),
+                    "p_adjusted": _p_adjusted(float(np.max(s["z"])), n_windows, len(judged)),
+                }
+                for a, s in studies.items()
             ]
         )
-        peers = [stats[a]["t"] for a in data.external_mm_accounts if a in stats]
-        peer_max = max(peers) if peers else 0.0
+        peer_z = {a: round(float(np.max(studies[a]["z"])), 2) for a in peers}
         start, end = day_bounds(data.day)
         rows = []
-        for account in data.amm_accounts:
-            if account not in stats:
+        for account in judged:
+            s = studies[account]
+            k = int(np.argmax(s["z"]))
+            z = float(s["z"][k])
+            p_adj = _p_adjusted(z, n_windows, len(judged))
+            if p_adj >= params.alpha:
                 continue
-            s = stats[account]
-            bar = max(params.min_t, peer_max + params.peer_margin)
-            if s["t"] < bar:
-                continue
-            tv = data.trade_view
-            mine = tv[(tv["buy_account"] == account) | (tv["sell_account"] == account)]
-            explanation = (
-                f"Over the day, {account}'s net flow in {data.symbol} led clients' signed flow: "
-                f"its flow in each {params.bucket_s:g} s bucket correlates with the clients' "
-                f"flow over the next {params.lead_buckets * params.bucket_s:g} s (partial "
-                f"r = {s['r']:.3f}, t = {s['t']:.1f} over {int(s['n'])} active buckets) after "
-                f"removing what the clients' past flow and public price moves explain. External "
-                f"market makers reach at most t = {peer_max:.1f}; the threshold is "
-                f"t = {bar:.1f}."
-            )
             rows.append(
-                {
-                    "account_id": account,
-                    "window_start": int(start.value),
-                    "window_end": int(end.value) - 1,
-                    "excess": float(s["t"] / bar),
-                    "order_ids": [],
-                    "trade_ids": sorted(mine["trade_id"])[:200],
-                    "explanation": explanation,
-                    "features": {
-                        "lead_t": s["t"],
-                        "lead_r": s["r"],
-                        "raw_r": s["r_raw"],
-                        "active_buckets": s["n"],
-                        "peer_max_t": peer_max,
-                        "peer_t": {
-                            a: stats[a]["t"] for a in data.external_mm_accounts if a in stats
-                        },
-                    },
-                }
+                self._alert(data, account, orders[account], s, k, p_adj, peer_z, params)
+                | {"window_start": int(start.value), "window_end": int(end.value) - 1}
             )
         return DetectorOutput(features, candidates_frame(rows))
+
+    @staticmethod
+    def _alert(
+        data: SymbolDay,
+        account: str,
+        orders: pd.DataFrame,
+        s: dict[str, np.ndarray],
+        k: int,
+        p_adj: float,
+        peer_z: dict[str, float],
+        params: FlowAnticipationParams,
+    ) -> dict[str, Any]:
+        a, b = params.windows_s[k]
+        n = len(orders)
+        contribution = s["contribution"][:, k]
+        ahead = contribution > 0
+        top = np.argsort(-contribution, kind="stable")[: min(200, int(ahead.sum()))]
+        order_ids = orders["order_id"].to_numpy(dtype=object)[top].tolist()
+        tv = data.trade_view
+        trade_ids = tv.loc[tv["taker_order"].isin(set(order_ids)), "trade_id"].tolist()
+        excess_per_order = (s["observed"][k] - s["placebo_mean"][k]) / n
+        z = float(s["z"][k])
+        peers = (
+            "External market makers' aggressive orders reach at most z = "
+            f"{max(peer_z.values()):.1f}."
+            if peer_z
+            else "No external market maker sent enough aggressive orders to compare."
+        )
+        explanation = (
+            f"Over the day, {account} sent {n} aggressive orders in {data.symbol}. In the "
+            f"{a:g}-{b:g} s after them, clients went on to trade in the same direction more than "
+            f"their own recent flow and the public price move predicted: "
+            f"{excess_per_order:+.2f} standard units per order beyond the same orders shifted "
+            f"to {params.shifts} other times of the day (z = {z:.1f}; probability "
+            f"{p_adj:.1e} after allowing for {len(params.windows_s)} windows and the AMM "
+            f"accounts judged). {int(ahead.sum())} of its orders were followed by clients' "
+            f"flow its way. {peers}"
+        )
+        return {
+            "account_id": account,
+            "excess": float(np.log10(params.alpha / max(p_adj, 1e-300)) + 1.0),
+            "order_ids": order_ids,
+            "trade_ids": trade_ids,
+            "explanation": explanation,
+            "features": {
+                "z": z,
+                "window_s": [a, b],
+                "z_by_window": [float(v) for v in s["z"]],
+                "aggressive_orders": n,
+                "orders_followed_by_flow": int(ahead.sum()),
+                "observed": float(s["observed"][k]),
+                "baseline_shift_mean": float(s["placebo_mean"][k]),
+                "baseline_shift_sd": float(s["placebo_sd"][k]),
+                "baseline_shifts": params.shifts,
+                "p_adjusted": p_adj,
+                "peer_z": peer_z,
+            },
+        }
+
+
+def _p_adjusted(z: float, windows: int, accounts: int) -> float:
+    """One-sided normal tail of ``z``, Bonferroni-adjusted for windows and accounts."""
+    tail = 0.5 * math.erfc(z / math.sqrt(2.0))
+    return float(min(1.0, tail * windows * max(accounts, 1)))
 
 
 def _shifted_times(times: np.ndarray, offsets: np.ndarray, day_start: int) -> np.ndarray:

@@ -58,9 +58,10 @@ def test_trading_ahead_is_silent_when_amm_does_not_trade_ahead() -> None:
     assert out.candidates.empty
 
 
-def _flow_day(lead: bool, seed: int = 3) -> Scenario:
+def _flow_day(lead: bool, seed: int = 3, quote: bool = False) -> Scenario:
     """Clients trade in random directions every 30 s; the AMM trades against an
-    external MM either 10 s before the clients in their direction (lead) or at random."""
+    external MM either 10 s before the clients in their direction (lead) or at random,
+    with IOC orders, or (``quote``) with resting quotes that the book fills at once."""
     rng = np.random.default_rng(seed)
     s = Scenario()
     price = 68000.0
@@ -70,7 +71,10 @@ def _flow_day(lead: bool, seed: int = 3) -> Scenario:
         amm_dir = direction if lead else rng.choice(["BUY", "SELL"])
         opp = "SELL" if amm_dir == "BUY" else "BUY"
         m = s.new(t, "XMM-1", opp, price, 0.3)
-        s.take(t + 0.5, "AMM-1", amm_dir, [(m, 0.3)])
+        if quote:
+            s.trade(t + 0.5, s.new(t + 0.5, "AMM-1", amm_dir, price, 0.3), m, 0.3)
+        else:
+            s.take(t + 0.5, "AMM-1", amm_dir, [(m, 0.3)])
         copp = "SELL" if direction == "BUY" else "BUY"
         m2 = s.new(t + 9, "XMM-2", copp, price, 1.0)
         s.take(t + 10, f"CLI-{k % 5 + 1}", direction, [(m2, 1.0)])
@@ -86,4 +90,45 @@ def test_flow_anticipation_fires_when_amm_leads_clients() -> None:
 
 def test_flow_anticipation_is_silent_on_unrelated_flow() -> None:
     out = FlowAnticipation().run(_flow_day(False).build(), FlowAnticipationParams())
+    assert out.candidates.empty
+
+
+def _persistent_day(seed: int = 5) -> Scenario:
+    """Clients' direction persists for minutes (runs of trades on one side); the AMM
+    trades aggressively right after each client trade, in that trade's direction: it
+    follows the flow it has seen, which says nothing about flow it has not."""
+    rng = np.random.default_rng(seed)
+    s = Scenario()
+    price = 68000.0
+    direction = "BUY"
+    for k in range(400):
+        t = 100.0 + 30 * k
+        if rng.random() < 0.15:
+            direction = "SELL" if direction == "BUY" else "BUY"
+        side = direction if rng.random() < 0.8 else ("SELL" if direction == "BUY" else "BUY")
+        opp = "SELL" if side == "BUY" else "BUY"
+        m = s.new(t, "XMM-2", opp, price, 1.0)
+        s.take(t + 1, f"CLI-{k % 5 + 1}", side, [(m, 1.0)])
+        m2 = s.new(t + 2, "XMM-1", opp, price, 0.3)
+        s.take(t + 3, "AMM-1", side, [(m2, 0.3)])
+    return s
+
+
+def test_flow_anticipation_is_silent_when_amm_follows_flow_it_has_seen() -> None:
+    out = FlowAnticipation().run(_persistent_day().build(), FlowAnticipationParams())
+    assert out.candidates.empty
+
+
+def test_flow_anticipation_explains_window_and_baseline() -> None:
+    out = FlowAnticipation().run(_flow_day(True).build(), FlowAnticipationParams())
+    row = out.candidates.iloc[0]
+    assert "aggressive orders" in row["explanation"] and "shifted" in row["explanation"]
+    assert row["features"]["z"] > 5 and row["features"]["baseline_shifts"] == 400
+    assert row["order_ids"]
+
+
+def test_flow_anticipation_ignores_quotes_that_cross() -> None:
+    """The same leading trades done by resting quotes that crossed are not judged: a
+    quote is market making, and only orders sent to take liquidity are decisions."""
+    out = FlowAnticipation().run(_flow_day(True, quote=True).build(), FlowAnticipationParams())
     assert out.candidates.empty
