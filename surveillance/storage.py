@@ -19,8 +19,9 @@ import datetime as dt
 import io
 import posixpath
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import fsspec
 import pyarrow as pa
@@ -195,12 +196,16 @@ def exists(uri: str) -> bool:
     return bool(fs.exists(path))
 
 
-def write_table(table: pa.Table, uri: str) -> str:
-    """Write one Parquet file (creating parent folders); deterministic bytes."""
+def write_table(table: pa.Table, uri: str, *, options: Mapping[str, Any] | None = None) -> str:
+    """Write one Parquet file (creating parent folders); deterministic bytes.
+
+    ``options`` are ``pyarrow.parquet.write_table`` settings over the defaults (such
+    as which columns are dictionary-encoded); fixed settings keep the bytes fixed.
+    """
     fs, path = filesystem(uri)
     fs.makedirs(posixpath.dirname(path), exist_ok=True)
     buffer = io.BytesIO()
-    pq.write_table(table, buffer, **_PARQUET_OPTIONS)
+    pq.write_table(table, buffer, **{**_PARQUET_OPTIONS, **(options or {})})
     with fs.open(path, "wb") as handle:
         handle.write(buffer.getvalue())
     return uri
