@@ -11,6 +11,10 @@ flushes and calls again. The state arrays persist between calls and between
 chunks of the journal, which is how memory stays bounded by the open orders
 rather than by the length of the day.
 
+The helpers are ``inline="always"``: inlined in numba's IR, the reference-count
+updates a call makes for every array argument are pruned, which saves about a
+third of the loop's time (they are still callable from Python on their own).
+
 Semantics (the contract's price-time priority; see ``docs/book.md``):
 
 - A LIMIT GTC or POST_ONLY order that does not cross the opposite best joins the
@@ -148,7 +152,7 @@ def _better(side: int, a: int, b: int) -> bool:
     return a > b if side == 0 else a < b
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _scan_best(lv: np.ndarray, side: int, start: int, field: int) -> int:
     """Nearest level at or worse than ``start`` whose ``field`` is positive, else -1."""
     n = lv.shape[1]
@@ -167,7 +171,7 @@ def _scan_best(lv: np.ndarray, side: int, start: int, field: int) -> int:
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _depth_delta(dep: np.ndarray, side: int, idx: int, delta: int) -> None:
     k = dep.shape[1]
     if side == 0:
@@ -180,7 +184,7 @@ def _depth_delta(dep: np.ndarray, side: int, idx: int, delta: int) -> None:
                 dep[3, d] += delta
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _level_qty_change(
     lv: np.ndarray, sc: np.ndarray, dep: np.ndarray, side: int, idx: int, delta: int, amm: int
 ) -> None:
@@ -190,7 +194,7 @@ def _level_qty_change(
     _depth_delta(dep, side, idx, delta)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _append(
     s: np.ndarray, lv: np.ndarray, sc: np.ndarray, dep: np.ndarray, o: int, side: int, idx: int
 ) -> None:
@@ -221,7 +225,7 @@ def _append(
             sc[SC_AMMBEST + side] = idx
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _unlink(s: np.ndarray, lv: np.ndarray, sc: np.ndarray, dep: np.ndarray, o: int) -> None:
     """Take resting slot ``o`` out of its level; the slot becomes dead."""
     side = s[o, S_SIDE]
@@ -258,7 +262,7 @@ def _unlink(s: np.ndarray, lv: np.ndarray, sc: np.ndarray, dep: np.ndarray, o: i
                 sc[SC_AMMBEST + side] = _scan_best(lv, side, idx, L_AMMN)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _kill(s: np.ndarray, lv: np.ndarray, sc: np.ndarray, dep: np.ndarray, o: int) -> None:
     """Remove a live order, resting or in flight."""
     if s[o, S_STATE] == RESTING:
@@ -269,7 +273,7 @@ def _kill(s: np.ndarray, lv: np.ndarray, sc: np.ndarray, dep: np.ndarray, o: int
         s[o, S_STATE] = DEAD
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _settle(s: np.ndarray, lv: np.ndarray, sc: np.ndarray, dep: np.ndarray) -> None:
     """End the in-flight order's matching: rest its remainder or drop it."""
     p = sc[SC_PENDING]
@@ -282,7 +286,7 @@ def _settle(s: np.ndarray, lv: np.ndarray, sc: np.ndarray, dep: np.ndarray) -> N
         s[p, S_STATE] = DEAD
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _crosses(lv_ticks: np.ndarray, sc: np.ndarray, side: int, flags: int, tick: int) -> bool:
     if flags & FLAG_MARKET:
         return True
@@ -294,7 +298,7 @@ def _crosses(lv_ticks: np.ndarray, sc: np.ndarray, side: int, flags: int, tick: 
     return tick <= lv_ticks[opp]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _enter(
     s: np.ndarray,
     lv: np.ndarray,
@@ -322,7 +326,7 @@ def _enter(
         sc[SC_PENDING] = o
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _move_boundaries(
     lv: np.ndarray, sc: np.ndarray, dep: np.ndarray, lv_ticks: np.ndarray, bps: np.ndarray
 ) -> None:
@@ -369,7 +373,7 @@ def _move_boundaries(
         dep[3, d] = acc
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _finding(
     f_out: np.ndarray,
     nf: int,
