@@ -483,3 +483,59 @@ def anticipation_study(
         "placebo_sd": sd,
         "contribution": contribution,
     }
+
+
+# ------------------------------------------------------------------ trading ahead
+def decision_flow(data: SymbolDay, account: str) -> pd.DataFrame:
+    """:func:`amm_net_flow` of one account, with ``taker`` true only for its fills as an
+    order sent to take liquidity now (IOC, FOK or market).
+
+    A resting quote that crossed the book when the account requoted is market making;
+    trading ahead of a client is a decision to take liquidity, so only those fills
+    count as ahead (a quote that crosses is still counted as a deliberate way back
+    when it was entered just before the fill, see :func:`ahead_and_reversal`).
+    """
+    flow = amm_net_flow(data, [account])
+    if flow.empty:
+        return flow
+    s = data.order_summary.set_index("order_id")
+    own = flow["own_order"]
+    immediate = own.map(s["tif"]).isin(IMMEDIATE_TIF).to_numpy() | (
+        own.map(s["order_type"]).to_numpy(dtype=object) == "MARKET"
+    )
+    return flow.assign(taker=flow["taker"].to_numpy(dtype=bool) & immediate)
+
+
+def round_trip_lead(
+    flow: pd.DataFrame,
+    times: np.ndarray,
+    signs: np.ndarray,
+    pre_ns: int,
+    post_ns: int,
+    min_reversal: float,
+    exclude_orders: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How shortly before each time the account opened a position it closed after it.
+
+    A *round trip* at ``t`` in direction ``s``: the account's aggressive net quantity
+    in direction ``s`` over ``[t - pre, t)`` is positive (``ahead``) and it deliberately
+    traded back at least ``min_reversal`` of it over ``(t, t + post]`` (``back``,
+    :func:`ahead_and_reversal`). Its *lead* is the time from the account's last
+    aggressive fill in direction ``s`` to ``t``, in ns (``inf`` when there is no round
+    trip). Returns ``(lead, ahead, back)``.
+    """
+    ahead, back = ahead_and_reversal(flow, times, signs, pre_ns, post_ns, exclude_orders)
+    t = flow["t"].to_numpy()
+    signed = flow["signed"].to_numpy(dtype=float)
+    taker = flow["taker"].to_numpy(dtype=bool)
+    lead = np.full(len(times), np.inf)
+    for direction in (1.0, -1.0):
+        fills = t[taker & (signed * direction > 0)]
+        rows = np.flatnonzero(signs == direction)
+        if len(fills) == 0 or len(rows) == 0:
+            continue
+        idx = np.searchsorted(fills, times[rows], side="left") - 1
+        ok = idx >= 0
+        lead[rows[ok]] = (times[rows[ok]] - fills[idx[ok]]).astype(float)
+    trip = (ahead > 0) & (back >= min_reversal * ahead)
+    return np.where(trip, lead, np.inf), ahead, back

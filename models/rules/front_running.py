@@ -13,10 +13,10 @@ from features.data import NS, SymbolDay
 from features.front_running import (
     ClientFlowModel,
     aggressive_orders,
-    ahead_and_reversal,
-    amm_net_flow,
     anticipation_study,
     client_large_orders,
+    decision_flow,
+    round_trip_lead,
 )
 from models.rules import text
 from models.rules.base import DetectorOutput, RuleDetector, candidates_frame
@@ -43,30 +43,25 @@ class TradingAheadParams(SectionModel):
         "trading on the client's side counts as ahead.",
     )
     post_window_s: float = Field(
-        60.0,
+        30.0,
         gt=0,
-        description="Seconds after the client order's arrival in which the AMM's trading the "
-        "other way counts as the reversal (long enough to cover the parent's next slice).",
+        description="Seconds after the client order's arrival in which the AMM's deliberate "
+        "trading the other way counts as the reversal (long enough to cover the parent's "
+        "next slice).",
     )
     grid_step_s: float = Field(
         1.0,
         gt=0,
-        description="Spacing of the placebo times: the AMM's own ahead-and-reverse behaviour "
-        "at every step of the day, both directions, is the baseline.",
+        description="Spacing of the placebo times away from large client orders (both "
+        "directions): the account's own round trips there are the baseline.",
     )
     alpha: float = Field(
         0.05,
         gt=0,
         lt=1,
-        description="False-alert rate per symbol-day: a parent order alerts when the share of "
-        "random shifts of its slice times at which the account traded at least as much ahead "
-        "and back, times the number of parents and AMM accounts examined, is below this.",
-    )
-    shifts: int = Field(
-        20_000,
-        ge=100,
-        description="Random shifts of each parent's slice pattern over the day (the baseline; "
-        "fixed seed, so results are reproducible).",
+        description="False-alert rate per symbol-day: a slice alerts when the share of placebo "
+        "times at which the account made a round trip with as short a lead, times the number "
+        "of large slices and AMM accounts examined, is below this.",
     )
     min_reversal: float = Field(
         0.5,
@@ -85,7 +80,7 @@ class TradingAheadParams(SectionModel):
         60.0,
         gt=0,
         description="Large orders of one client and side less than this many seconds apart are "
-        "slices of one parent order: one test and one alert.",
+        "slices of one parent order: one alert per parent.",
     )
 
 
@@ -94,14 +89,14 @@ class TradingAhead(RuleDetector):
 
     name = "trading_ahead"
     typology = Typology.FR_TRADING_AHEAD
-    version = "2.1.0"
+    version = "3.0.0"
     help = (
-        "For each slice of a large client parent order and each AMM account: the account's "
-        "aggressive net quantity on the client's side in the seconds before the slice arrived, "
-        "and what it deliberately traded back afterwards (not counting its ordinary fills of "
-        "that slice). The baseline is the account's own behaviour: the same ahead-and-back "
-        "volume around the parent's slice pattern shifted to random times of the day (and, "
-        "reported per slice, at placebo seconds away from large orders)."
+        "For each slice of a large client parent order and each AMM account: did the account "
+        "open a position on the client's side with an aggressive order (IOC, FOK, market) in "
+        "the seconds before the slice arrived and deliberately trade it back afterwards (a "
+        "round trip), and how shortly before? The baseline is the account's own behaviour: "
+        "how often it makes a round trip with as short a lead at placebo times of the day "
+        "away from large client orders."
     )
     params_model = TradingAheadParams
 
@@ -126,80 +121,46 @@ class TradingAhead(RuleDetector):
         grid_t = np.concatenate([grid, grid])
         grid_s = np.concatenate([np.ones(len(grid)), -np.ones(len(grid))])
         signs = large["sign"].to_numpy(dtype=float)
-        parents = large["parent"].to_numpy()
-        n_tests = len(np.unique(parents)) * len(data.amm_accounts)
-        offsets = np.random.default_rng(params.shifts).integers(
-            0, 24 * 3600 * NS, size=params.shifts, dtype=np.int64
-        )
+        client_orders = large["order_id"].to_numpy(dtype=object)
+        n_tests = len(large) * len(data.amm_accounts)
         feature_frames = []
         rows = []
         for account in data.amm_accounts:
-            flow = amm_net_flow(data, [account])
+            flow = decision_flow(data, account)
             if flow.empty:
                 continue
-            ahead, rev = ahead_and_reversal(
-                flow, times, signs, pre, post, large["order_id"].to_numpy(dtype=object)
+            lead, ahead, back = round_trip_lead(
+                flow, times, signs, pre, post, params.min_reversal, client_orders
             )
-            g_ahead, g_rev = ahead_and_reversal(flow, grid_t, grid_s, pre, post)
-            g_rev = np.minimum(g_rev, g_ahead)
-            rev_capped = np.minimum(rev, ahead)
-            order = np.argsort(-g_ahead, kind="stable")
-            ga, gr = g_ahead[order], g_rev[order]
-            counts = np.zeros(len(times))
-            active = (ahead > 0) & (rev_capped >= params.min_reversal * ahead) & (rev_capped > 0)
-            for i in np.flatnonzero(active):
-                top = np.searchsorted(-ga, -ahead[i], side="right")
-                counts[i] = np.count_nonzero(gr[:top] >= rev_capped[i])
-            p_place = np.where(active, (counts + 1.0) / (len(grid_t) + 1.0), 1.0)
+            g_lead, _, _ = round_trip_lead(flow, grid_t, grid_s, pre, post, params.min_reversal)
+            placebo = np.sort(g_lead[np.isfinite(g_lead)])
+            trip = np.isfinite(lead)
+            counts = np.searchsorted(placebo, np.where(trip, lead, 0.0), side="right")
+            p_slice = np.where(trip, (counts + 1.0) / (len(grid_t) + 1.0), 1.0)
             share = ahead / large["taker_qty"].to_numpy(dtype=float)
-            frame = large[["order_id", "account_id", "sign", "arrival", "taker_qty"]].assign(
+            frame = large[["order_id", "account_id", "sign", "arrival", "taker_qty", "parent"]]
+            frame = frame.assign(
                 amm_account=account,
+                lead_s=np.where(trip, lead / NS, np.nan),
                 ahead_qty=ahead,
-                reversal_qty=rev_capped,
-                placebo_count=counts,
-                p_placebo=p_place,
-                parent=parents,
+                reversal_qty=np.minimum(back, ahead),
+                placebo_count=np.where(trip, counts, 0),
+                p_slice=p_slice,
+                p_adjusted=np.minimum(p_slice * n_tests, 1.0),
             )
-            # The decision is per parent order: its slices' ahead-and-back volume against
-            # the same slice pattern shifted to random times of the day (the account's own
-            # behaviour when that client is not there).
-            both = np.where(active, rev_capped, 0.0)
-            frame["ahead_and_back"] = both
-            p_parent = {}
-            for parent, idx in frame.groupby("parent").indices.items():
-                observed = float(both[idx].sum())
-                if observed <= 0:
-                    p_parent[parent] = 1.0
-                    continue
-                shifted = _shifted_times(times[idx], offsets, day_start)
-                s_ahead, s_rev = ahead_and_reversal(
-                    flow, shifted.ravel(), np.repeat(signs[idx], len(offsets)), pre, post
-                )
-                s_rev = np.minimum(s_rev, s_ahead)
-                s_both = (
-                    np.where((s_ahead > 0) & (s_rev >= params.min_reversal * s_ahead), s_rev, 0.0)
-                    .reshape(len(idx), len(offsets))
-                    .sum(axis=0)
-                )
-                p_parent[parent] = (np.count_nonzero(s_both >= observed) + 1.0) / (
-                    len(offsets) + 1.0
-                )
-            frame["p_parent"] = frame["parent"].map(p_parent)
-            frame["p_adjusted"] = np.minimum(frame["p_parent"] * n_tests, 1.0)
             feature_frames.append(frame)
             hit = (
-                active
+                trip
                 & (frame["p_adjusted"].to_numpy() < params.alpha)
                 & (share >= params.min_share_of_client)
             )
             flagged = frame[hit]
             if flagged.empty:
                 continue
-            ft = flow["t"].to_numpy()
             for _, ep in flagged.groupby("parent", sort=True):
                 rows.append(
                     self._alert(
-                        data, account, ep, flow, ft, pre, post, threshold, n_tests, len(grid_t)
+                        data, account, ep, flow, pre, post, threshold, n_tests, len(grid_t), params
                     )
                 )
         features = pd.concat(feature_frames, ignore_index=True) if feature_frames else large
@@ -211,20 +172,21 @@ class TradingAhead(RuleDetector):
         account: str,
         ep: pd.DataFrame,
         flow: pd.DataFrame,
-        ft: np.ndarray,
         pre: int,
         post: int,
         threshold: float,
         n_tests: int,
         n_placebo: int,
+        params: TradingAheadParams,
     ) -> dict[str, object]:
         sign = int(ep["sign"].iloc[0])
         client_orders = set(ep["order_id"])
-        ahead_idx: list[int] = []
-        rev_idx: list[int] = []
+        ft = flow["t"].to_numpy()
         signed = flow["signed"].to_numpy()
         taker = flow["taker"].to_numpy(dtype=bool)
         cp_order = flow["counterparty_order"].to_numpy(dtype=object)
+        ahead_idx: list[int] = []
+        rev_idx: list[int] = []
         for arrival in ep["arrival"].to_numpy(dtype=np.int64):
             lo, hi = np.searchsorted(ft, [arrival - pre, arrival])
             ahead_idx += [i for i in range(lo, hi) if taker[i] and signed[i] * sign > 0]
@@ -242,35 +204,36 @@ class TradingAhead(RuleDetector):
         profit_bps = sign * (exit_ - entry) / entry * 1e4
         ahead_qty = float(ep["ahead_qty"].sum())
         rev_qty = float(ep["reversal_qty"].sum())
-        best = ep.iloc[int(np.argmin(ep["p_adjusted"].to_numpy()))]
+        best = ep.iloc[int(np.argmin(ep["p_slice"].to_numpy()))]
         client = str(ep["account_id"].iloc[0])
         side = "bought" if sign > 0 else "sold"
         client_side = "buy" if sign > 0 else "sell"
         rev_side = "sold" if sign > 0 else "bought"
         trade_ids = flow["trade_id"].to_numpy(dtype=object)
         explanation = (
-            f"{account} {side} {text.qty(data, ahead_qty)} aggressively in the "
-            f"{text.secs(pre)} before {len(ep)} of client {client}'s large {client_side} orders "
-            f"(first at {text.hms(int(ep['arrival'].min()))} UTC, "
+            f"{account} {side} {text.qty(data, ahead_qty)} with aggressive orders "
+            f"{float(best['lead_s']):.2f} s before client {client}'s large {client_side} order "
+            f"at {text.hms(int(best['arrival']))} UTC ({len(ep)} such slice(s) of one parent, "
             f"{text.qty(data, float(ep['taker_qty'].sum()))} in all; large means at least "
             f"{text.qty(data, threshold)} today), then {rev_side} {text.qty(data, rev_qty)} "
-            f"back within {text.secs(post)} at {text.bps(profit_bps)} against its entry. "
-            f"Around the same slice pattern shifted to random times of the day it traded as "
-            f"much ahead and back with probability {float(best['p_parent']):.1e} "
-            f"({n_tests} parent-account pairs examined); per slice, it trades that much ahead "
-            f"and back in {int(best['placebo_count'])} of {n_placebo} placebo seconds away "
-            f"from large orders."
+            f"back within {text.secs(post)} ({text.bps(profit_bps)} against its entry). At "
+            f"{n_placebo:,} placebo times away from large orders it made such a round trip "
+            f"with as short a lead {int(best['placebo_count'])} times (probability "
+            f"{float(best['p_slice']):.1e}; {float(best['p_adjusted']):.1e} after allowing for "
+            f"the {n_tests} slice-account pairs examined)."
         )
         times = ft[ahead_idx + rev_idx]
+        p_adj = float(best["p_adjusted"])
         return {
             "account_id": account,
             "window_start": int(min(times.min(), ep["arrival"].min())),
             "window_end": int(max(times.max(), ep["arrival"].max())),
-            "excess": float(np.log10(0.05 / max(float(best["p_adjusted"]), 1e-300)) + 1.0),
+            "excess": float(np.log10(params.alpha / max(p_adj, 1e-300)) + 1.0),
             "order_ids": sorted(client_orders),
             "trade_ids": sorted(set(trade_ids[ahead_idx + rev_idx])),
             "explanation": explanation,
             "features": {
+                "lead_s": float(best["lead_s"]),
                 "ahead_qty": ahead_qty,
                 "reversal_qty": rev_qty,
                 "profit_bps": profit_bps,
@@ -280,9 +243,9 @@ class TradingAhead(RuleDetector):
                 "baseline_large_threshold": threshold,
                 "baseline_placebo_count": int(best["placebo_count"]),
                 "baseline_placebo_times": n_placebo,
-                "p_placebo": float(best["p_placebo"]),
-                "p_parent_shift": float(best["p_parent"]),
-                "p_adjusted": float(best["p_adjusted"]),
+                "p_slice": float(best["p_slice"]),
+                "p_adjusted": p_adj,
+                "tests": n_tests,
             },
         }
 
@@ -483,9 +446,3 @@ def _p_adjusted(z: float, windows: int, accounts: int) -> float:
     """One-sided normal tail of ``z``, Bonferroni-adjusted for windows and accounts."""
     tail = 0.5 * math.erfc(z / math.sqrt(2.0))
     return float(min(1.0, tail * windows * max(accounts, 1)))
-
-
-def _shifted_times(times: np.ndarray, offsets: np.ndarray, day_start: int) -> np.ndarray:
-    """``times`` moved by each offset, wrapped around the day: shape (len(times), offsets)."""
-    day = 24 * 3600 * NS
-    return day_start + (times[:, None] - day_start + offsets[None, :]) % day

@@ -53,6 +53,32 @@ def test_trading_ahead_is_silent_without_reversal() -> None:
     assert out.candidates.empty
 
 
+def test_trading_ahead_ignores_a_quote_that_crossed() -> None:
+    """The same buy done by a resting quote that crossed is market making, not ahead."""
+    s = _day(0.0, 1.0)
+    m = s.new(29_990, "XMM-1", "SELL", 68000.0, 1.0)
+    s.trade(29_996, s.new(29_996, "AMM-1", "BUY", 68000.0, 1.0), m, 1.0)
+    assert TradingAhead().run(s.build(), PARAMS).candidates.empty
+
+
+def test_trading_ahead_is_silent_when_the_round_trip_is_the_accounts_habit() -> None:
+    """An account that buys and sells back every half minute all day does the same around
+    the large order by habit: its own behaviour at other times is the baseline."""
+    s = _day(1.0, 1.0)
+    for k in range(1500):
+        t = 20_000.0 + 30 * k + 0.5
+        if abs(t - 30_000) < 60:
+            continue
+        m = s.new(t - 0.1, "XMM-1", "SELL", 68000.0, 1.0)
+        s.take(t, "AMM-1", "BUY", [(m, 1.0)])
+        b = s.new(t + 9.9, "XMM-2", "BUY", 68000.0, 1.0)
+        s.take(t + 10, "AMM-1", "SELL", [(b, 1.0)])
+    out = TradingAhead().run(s.build(), PARAMS)
+    assert out.candidates.empty
+    row = out.features[out.features["amm_account"] == "AMM-1"].iloc[-1]
+    assert row["placebo_count"] > 100
+
+
 def test_trading_ahead_is_silent_when_amm_does_not_trade_ahead() -> None:
     out = TradingAhead().run(_day(0.0, 1.0).build(), PARAMS)
     assert out.candidates.empty
