@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +16,7 @@ from surveillance import storage
 from surveillance.book.config import BookConfig
 from surveillance.book.engine import (
     DICTIONARY_COLUMNS,
+    ORDER_KEY,
     REPLAY_COLUMNS,
     BookReplayer,
     ReplayParams,
@@ -34,7 +35,7 @@ from surveillance.book.schema import (
 from surveillance.config import Config, load_config
 from surveillance.contract import Accounts, Instruments, Orders, Role
 from surveillance.days import parse_day
-from surveillance.errors import InputError
+from surveillance.errors import ContractError, InputError
 from surveillance.settings import Settings
 from surveillance.storage import Lake
 
@@ -207,11 +208,33 @@ def replay_partition(
     )
     if opening is not None:
         replayer.seed(opening)
-    for batch in storage.iter_batches(
-        uri, REPLAY_COLUMNS, batch_rows=chunk_rows, dictionary=DICTIONARY_COLUMNS
-    ):
+    for batch in journal_batches(uri, chunk_rows):
         replayer.feed(batch, source=uri)
     return replayer.finish(), replayer.open_orders()
+
+
+def journal_batches(uri: str, chunk_rows: int) -> Iterator[pa.RecordBatch]:
+    """The replay's columns of a curated orders partition, in chunks of ``chunk_rows``.
+
+    With the ingest's ``order_key`` column when the partition has it (the replay then
+    keys orders by it instead of hashing ids); partitions written before it existed
+    are read without it. Enum columns come dictionary-encoded.
+    """
+    batches = storage.iter_batches(
+        uri, (*REPLAY_COLUMNS, ORDER_KEY), batch_rows=chunk_rows, dictionary=DICTIONARY_COLUMNS
+    )
+    try:
+        first = next(batches, None)
+    except ContractError as exc:
+        if exc.column != ORDER_KEY:
+            raise
+        batches = storage.iter_batches(
+            uri, REPLAY_COLUMNS, batch_rows=chunk_rows, dictionary=DICTIONARY_COLUMNS
+        )
+        first = next(batches, None)
+    if first is not None:
+        yield first
+        yield from batches
 
 
 def build_symbol(

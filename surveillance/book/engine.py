@@ -51,7 +51,12 @@ DICTIONARY_COLUMNS: tuple[str, ...] = (
     Orders.liquidity,
 )
 
-#: Journal columns the replay reads.
+#: Lake-only column of curated orders: per (date, symbol) partition, a dense int64 code of
+#: ``order_id`` in order of first appearance (written by the ingest stage). When present the
+#: replay keys orders by it instead of hashing the id strings.
+ORDER_KEY = "order_key"
+
+#: Journal columns the replay reads (and :data:`ORDER_KEY` when the partition has it).
 REPLAY_COLUMNS: tuple[str, ...] = (
     Orders.event_time,
     Orders.seq,
@@ -268,6 +273,11 @@ class BookReplayer:
         self.free = np.arange(self.slots.shape[0] - 1, -1, -1, dtype=np.int64)
         self.open_ids = pa.array([], pa.string())
         self.open_slots = np.zeros(0, dtype=np.int64)
+        #: With :data:`ORDER_KEY`: the open orders' keys (sorted, aligned with their ids
+        #: and slots) and the highest key seen; ``key_mode`` is settled by the first chunk.
+        self.open_keys = np.zeros(0, dtype=np.int64)
+        self.max_key = -1
+        self.key_mode: bool | None = None
         self.accounts = pa.array([], pa.string())
         self.acct_amm = np.zeros(0, dtype=np.int64)
         self.last_seq: int | None = None
@@ -296,15 +306,93 @@ class BookReplayer:
         known = pos >= 0
         uniq_slot = np.empty(len(uniques), dtype=np.int64)
         uniq_slot[known] = self.open_slots[pos[known]]
-        n_new = int((~known).sum())
-        if n_new > len(self.free):
-            self._grow(n_new - len(self.free))
-        fresh = self.free[len(self.free) - n_new :][::-1].copy()
-        self.free = self.free[: len(self.free) - n_new]
+        fresh = self._fresh(int((~known).sum()))
         uniq_slot[~known] = fresh
         lookup_ids = pa.concat_arrays([self.open_ids, uniques.filter(pa.array(~known))])
         lookup_slots = np.concatenate([self.open_slots, fresh])
         return uniq_slot[codes], lookup_ids, lookup_slots
+
+    def _fresh(self, n: int) -> np.ndarray:
+        if n > len(self.free):
+            self._grow(n - len(self.free))
+        fresh = self.free[len(self.free) - n :][::-1].copy()
+        self.free = self.free[: len(self.free) - n]
+        return fresh
+
+    def _slots_for_keys(
+        self, keys: np.ndarray, order_ids: pa.Array
+    ) -> tuple[np.ndarray, pa.Array, np.ndarray, np.ndarray]:
+        """As :meth:`_slots_for`, from :data:`ORDER_KEY`: integer work, no string hashing.
+
+        Keys above the highest seen are new orders; their ids are taken from their first
+        rows (needed only to name orders in the outputs). Other keys are looked up among
+        the open orders' sorted keys; one not open (an order already gone) gets a fresh
+        slot, dead, as an unknown id does. Also returns the keys aligned with the lookup.
+        """
+        base = self.max_key + 1
+        row_slot = np.empty(len(keys), dtype=np.int64)
+        new = keys >= base
+        hi = int(keys.max()) if len(keys) else self.max_key
+        size = max(hi - self.max_key, 0)
+        new_rows = np.flatnonzero(new)
+        if size <= 2 * len(keys) + 1024:  # dense, as the ingest writes them: no sort
+            first = rp.first_rows(keys, base, size)
+            present = first >= 0
+            new_keys = np.arange(base, base + size, dtype=np.int64)[present]
+            first = first[present]
+            compact = np.cumsum(present) - 1
+            new_index = compact[keys[new_rows] - base]
+        else:
+            new_keys, at, new_index = np.unique(
+                keys[new_rows], return_index=True, return_inverse=True
+            )
+            first = new_rows[at]
+        new_slots = self._fresh(len(new_keys))
+        row_slot[new_rows] = new_slots[new_index]
+        old_rows = np.flatnonzero(~new)
+        lookup_keys = [self.open_keys, new_keys]
+        lookup_ids = [self.open_ids, order_ids.take(pa.array(first))]
+        lookup_slots = [self.open_slots, new_slots]
+        if len(old_rows):
+            old_keys = keys[old_rows]
+            pos = np.searchsorted(self.open_keys, old_keys)
+            found = pos < len(self.open_keys)
+            found[found] = self.open_keys[pos[found]] == old_keys[found]
+            row_slot[old_rows[found]] = self.open_slots[pos[found]]
+            if not found.all():
+                gone_rows = old_rows[~found]
+                gone_keys, at, gone_index = np.unique(
+                    keys[gone_rows], return_index=True, return_inverse=True
+                )
+                gone_slots = self._fresh(len(gone_keys))
+                row_slot[gone_rows] = gone_slots[gone_index]
+                lookup_keys.append(gone_keys)
+                lookup_ids.append(order_ids.take(pa.array(gone_rows[at])))
+                lookup_slots.append(gone_slots)
+        all_keys = np.concatenate(lookup_keys)
+        all_ids = pa.concat_arrays(lookup_ids)
+        all_slots = np.concatenate(lookup_slots)
+        if len(lookup_keys) > 2:  # keys of gone orders sit below the new ones: re-sort
+            order = np.argsort(all_keys, kind="stable")
+            all_keys, all_slots = all_keys[order], all_slots[order]
+            all_ids = all_ids.take(pa.array(order))
+        self.max_key = max(self.max_key, hi)
+        return row_slot, all_ids, all_slots, all_keys
+
+    def _order_keys(self, batch: pa.RecordBatch, source: str) -> np.ndarray:
+        if ORDER_KEY not in batch.schema.names:
+            raise InputError(
+                f"{source}: column {ORDER_KEY!r} of symbol {self.params.symbol} is missing from "
+                "a later chunk though the first had it; re-run mmsurv ingest for the day"
+            )
+        column = batch.column(ORDER_KEY)
+        if column.null_count:
+            raise InputError(
+                f"{source}: column {ORDER_KEY!r} of symbol {self.params.symbol} must not be "
+                f"null, found {column.null_count} null(s) (rows without an order_id); "
+                "re-run mmsurv ingest for the day"
+            )
+        return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.int64)
 
     def _grow(self, extra: int) -> None:
         old = self.slots.shape[0]
@@ -313,11 +401,15 @@ class BookReplayer:
         added = np.arange(new_cap - 1, old - 1, -1, dtype=np.int64)
         self.free = np.concatenate([added, self.free])
 
-    def _retire(self, lookup_ids: pa.Array, lookup_slots: np.ndarray) -> None:
-        """Keep only the live orders' ids; free the slots of the rest."""
+    def _retire(
+        self, lookup_ids: pa.Array, lookup_slots: np.ndarray, lookup_keys: np.ndarray | None = None
+    ) -> None:
+        """Keep only the live orders' ids (and keys); free the slots of the rest."""
         live = self.slots[lookup_slots, rp.S_STATE] != rp.DEAD
         self.open_ids = lookup_ids.filter(pa.array(live))
         self.open_slots = lookup_slots[live]
+        if lookup_keys is not None:
+            self.open_keys = lookup_keys[live]
         self.free = np.concatenate([self.free, lookup_slots[~live]])
 
     def _account_codes(self, accounts: pa.Array) -> np.ndarray:
@@ -399,7 +491,14 @@ class BookReplayer:
         accounts = batch.column(Orders.account_id)
         if not isinstance(accounts, pa.DictionaryArray):
             accounts = _strings(accounts)
-        e_slot, lookup_ids, lookup_slots = self._slots_for(order_ids)
+        if self.key_mode is None:
+            self.key_mode = ORDER_KEY in batch.schema.names
+        lookup_keys: np.ndarray | None = None
+        if self.key_mode:
+            keys = self._order_keys(batch, source)
+            e_slot, lookup_ids, lookup_slots, lookup_keys = self._slots_for_keys(keys, order_ids)
+        else:
+            e_slot, lookup_ids, lookup_slots = self._slots_for(order_ids)
         e_acct = self._account_codes(accounts)
         off_grid = off_p | off_fp | off_q | off_l | off_fq
         if off_grid.any():
@@ -442,7 +541,7 @@ class BookReplayer:
             )
             self.replay_seconds += time.process_time() - began
             self._flush(ctx, nt, nq, na, nf)
-        self._retire(lookup_ids, lookup_slots)
+        self._retire(lookup_ids, lookup_slots, lookup_keys)
         self.events += n
 
     def _check_sorted(self, seq: np.ndarray, source: str) -> None:
@@ -751,6 +850,8 @@ class BookReplayer:
             )
         if opening.num_rows == 0:
             return
+        # carried orders have no key in this day's numbering: match them by id string
+        self.key_mode = False
         p = self.params
         ids = _strings(opening.column(OpenOrders.order_id))
         slots, lookup_ids, lookup_slots = self._slots_for(ids)
@@ -934,9 +1035,13 @@ def _detail(
 def replay_table(
     orders: pa.Table, params: ReplayParams, *, chunk_rows: int = 262_144
 ) -> SymbolBook:
-    """Replay a whole journal table of one symbol (sorted by seq) in chunks."""
+    """Replay a whole journal table of one symbol (sorted by seq) in chunks.
+
+    Orders are keyed by :data:`ORDER_KEY` when the table has it, else by hashing ids.
+    """
     ticks = level_ticks([orders.column(Orders.price)], params.tick_size)
     replayer = BookReplayer(params, ticks)
-    for batch in orders.select(list(REPLAY_COLUMNS)).to_batches(max_chunksize=chunk_rows):
+    columns = [*REPLAY_COLUMNS, *([ORDER_KEY] if ORDER_KEY in orders.column_names else [])]
+    for batch in orders.select(columns).to_batches(max_chunksize=chunk_rows):
         replayer.feed(batch)
     return replayer.finish()

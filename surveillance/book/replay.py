@@ -662,3 +662,18 @@ def replay(
             nt += 1
         i += 1
     return i, nt, nq, na, nf
+
+
+@njit(cache=True)
+def first_rows(keys: np.ndarray, base: int, size: int) -> np.ndarray:
+    """Row of the first occurrence of each key ``base..base+size-1`` in ``keys``; -1 if none.
+
+    Keys outside that range are skipped. Used to take the ids of a chunk's new orders
+    from their first rows, without hashing the id strings.
+    """
+    out = np.full(size, -1, dtype=np.int64)
+    for r in range(keys.shape[0]):
+        j = keys[r] - base
+        if 0 <= j < size and out[j] < 0:
+            out[j] = r
+    return out

@@ -10,8 +10,10 @@ from book_reference import reference_replay
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from surveillance.book.engine import BookReplayer, level_ticks, replay_table
+from surveillance.book.engine import ORDER_KEY, BookReplayer, level_ticks, replay_table
 from surveillance.contract import Orders
+from surveillance.ingest.curated import ORDER_KEY as INGEST_ORDER_KEY
+from surveillance.ingest.curated import with_order_key
 
 ORDER_IDS = [f"o{i}" for i in range(7)]
 ACCOUNTS = [AMM, "client-1", "client-2"]
@@ -133,6 +135,34 @@ def test_replay_matches_reference(orders: pa.Table, chunk_rows: int, max_ahead: 
     assert book.top.to_pylist() == top
     assert book.queue.to_pylist() == queue
     assert _findings(book.findings) == findings
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(orders=journals(), chunk_rows=st.integers(1, 80), spread=st.sampled_from([1, 1000]))
+def test_keying_orders_by_order_key_gives_the_outputs_of_hashing_ids(
+    orders: pa.Table, chunk_rows: int, spread: int
+) -> None:
+    """The ingest's dense ``order_key`` (or any distinct integers, even sparse ones)
+    replaces hashing ids without changing a row: ids are reused after an order ends,
+    referenced when unknown, and orders span chunks."""
+    assert ORDER_KEY == INGEST_ORDER_KEY
+    keyed = with_order_key(orders)
+    keys = pa.array(keyed.column(ORDER_KEY).to_numpy() * spread)
+    keyed = keyed.set_column(keyed.schema.get_field_index(ORDER_KEY), ORDER_KEY, keys)
+    p = params(max_ahead=2, depth_bps=(10, 50))
+    ticks = level_ticks([orders.column("price")], p.tick_size)
+    outputs = []
+    for table, key_mode in ((orders, False), (keyed, True)):
+        replayer = BookReplayer(p, ticks)
+        for batch in table.to_batches(max_chunksize=chunk_rows):
+            replayer.feed(batch)
+        assert replayer.key_mode is key_mode
+        outputs.append((replayer.finish(), replayer.open_orders()))
+    (by_id, open_by_id), (by_key, open_by_key) = outputs
+    assert by_key.top.to_pylist() == by_id.top.to_pylist()
+    assert by_key.queue.to_pylist() == by_id.queue.to_pylist()
+    assert by_key.findings.to_pylist() == by_id.findings.to_pylist()
+    assert open_by_key.to_pylist() == open_by_id.to_pylist()
 
 
 def _state_at(rows: list[dict[str, Any]], seq: int) -> dict[str, Any] | None:
