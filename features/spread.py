@@ -290,3 +290,179 @@ def depth_columns(data: SymbolDay) -> list[str]:
         {c[len("bid_") :] for c in top.columns if c.startswith("bid_depth_")},
         key=lambda c: int(c.split("_")[1].removesuffix("bps")),
     )
+
+
+def resting_quantity(data: SymbolDay, account: str) -> dict[int, pd.DataFrame]:
+    """The account's total resting quantity per side (+1 bid, -1 ask) after each of its events.
+
+    One frame per side with ``seq``, ``t`` and ``qty``: a step function that a spoofing
+    layer raises above the account's ordinary resting size on that side, while an
+    ordinary requote (cancel and new, or replace) leaves it where it was.
+    """
+    ev = data.events
+    mine = ev[
+        (ev["account_id"] == account)
+        & (ev["order_type"] == "LIMIT")
+        & ~ev["tif"].isin(["IOC", "FOK"])
+    ]
+    terminal = (
+        mine["event_type"]
+        .isin([EventType.CANCEL.value, EventType.EXPIRE.value, EventType.REJECT.value])
+        .to_numpy()
+    )
+    live = np.where(terminal, 0.0, np.nan_to_num(mine["leaves"].to_numpy(dtype=float)))
+    prev = pd.Series(live, index=mine.index).groupby(mine["order_id"], sort=False).shift(1)
+    delta = live - prev.fillna(0.0).to_numpy()
+    out = {}
+    for sign in (1, -1):
+        side = mine["sign"].to_numpy() == sign
+        out[sign] = pd.DataFrame(
+            {
+                "seq": mine["seq"].to_numpy()[side],
+                "t": mine["t"].to_numpy()[side],
+                "qty": np.maximum(np.cumsum(delta[side]), 0.0),
+            }
+        )
+    return out
+
+
+def time_weighted_median(times: np.ndarray, values: np.ndarray) -> float:
+    """Median of a step function over its span (each value weighted by how long it held)."""
+    if len(times) == 0:
+        return float("nan")
+    weight = np.diff(times, append=times[-1]).astype(float)
+    if weight.sum() <= 0:
+        return float(np.median(values))
+    order = np.argsort(values, kind="stable")
+    cum = np.cumsum(weight[order])
+    return float(values[order][np.searchsorted(cum, cum[-1] / 2.0)])
+
+
+def spoof_bursts(
+    data: SymbolDay,
+    depth_col: str | None,
+    cluster_gap_ns: int,
+    life_ns: tuple[int, int],
+    max_fill_ratio: float,
+) -> pd.DataFrame:
+    """One row per one-sided burst of short-lived AMM orders, with what spoofing would show.
+
+    Layer candidates are the AMM's limit orders cancelled after a life within
+    ``life_ns`` (min, max) with at most ``max_fill_ratio`` executed; the account's
+    ordinary quotes entered at the same moment live on and are left out. A burst is
+    the candidates one account entered on one side less than ``cluster_gap_ns`` apart. Columns: ``account_id``, ``sign``, ``burst``, ``n_orders``,
+    ``n_prices``, ``start``/``last_new`` (time of the first and last entry),
+    ``first_seq``/``last_seq``, ``first_end``/``last_end`` (times of
+    the first and last terminal event; the burst's life), ``first_end_seq``/``last_end_seq``,
+    ``life_max`` (ns), ``burst_qty``, ``filled``, ``depth_before`` (visible depth on
+    the side before the first), ``resting_before``/``resting_after`` (the account's
+    total resting quantity on the side just before the first and after the last
+    entry), ``usual_resting`` (its time-weighted median over the day),
+    ``life_quantile`` (share of the account's cancelled orders that lived at most as
+    long), and the account's opposite-side executions as taker after the last entry
+    and before the first cancel: ``opp_qty``, ``opp_trades``, ``opp_last_t``,
+    ``opp_trade_ids``, ``opp_order_ids``; ``order_ids`` lists the burst's orders.
+    """
+    every = spoof_orders(data, depth_col)
+    cols = [
+        "account_id", "sign", "burst", "n_orders", "n_prices", "start", "last_new",
+        "first_seq", "last_seq", "first_end", "last_end", "first_end_seq", "last_end_seq",
+        "life_max", "burst_qty", "filled", "depth_before", "resting_before", "resting_after",
+        "usual_resting", "life_quantile", "opp_qty", "opp_trades", "opp_last_t",
+        "opp_trade_ids", "opp_order_ids", "order_ids",
+    ]  # fmt: skip
+    if every.empty:
+        return pd.DataFrame(columns=cols)
+    every["is_cancel"] = every["end_type"] == EventType.CANCEL.value
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fill_ratio = (every["filled"] / every["max_quantity"]).to_numpy()
+    orders = every[
+        every["is_cancel"].to_numpy()
+        & (every["lifetime"].to_numpy() >= life_ns[0])
+        & (every["lifetime"].to_numpy() <= life_ns[1])
+        & (fill_ratio <= max_fill_ratio)
+    ]
+    if orders.empty:
+        return pd.DataFrame(columns=cols)
+    orders = orders.sort_values(["account_id", "sign", "t"], kind="stable").reset_index(drop=True)
+    tv = data.trade_view
+    taker = tv[tv["taker_account"].isin(orders["account_id"].unique())].sort_values(
+        "seq", kind="stable"
+    )
+    # an execution on the other side closes a burst: orders entered after it are not
+    # the layers it was made under
+    opp_before = np.zeros(len(orders), dtype=np.int64)
+    o_acc, o_sign, o_seq_all = (
+        orders["account_id"].to_numpy(),
+        orders["sign"].to_numpy(),
+        orders["seq"].to_numpy(),
+    )
+    for account, sign in set(zip(o_acc, o_sign, strict=True)):
+        mask = (taker["taker_account"] == account) & (taker["taker_sign"] == -sign)
+        opp_seq = taker.loc[mask, "seq"].to_numpy()
+        pos = np.flatnonzero((o_acc == account) & (o_sign == sign))
+        opp_before[pos] = np.searchsorted(opp_seq, o_seq_all[pos], side="left")
+    new_burst = (
+        (orders["account_id"] != orders["account_id"].shift())
+        | (orders["sign"] != orders["sign"].shift())
+        | (orders["t"].diff().fillna(cluster_gap_ns + 1) > cluster_gap_ns)
+        | (np.diff(opp_before, prepend=-1) != 0)
+    )
+    orders["burst"] = np.cumsum(new_burst.to_numpy())
+    g = orders.groupby("burst", sort=True)
+    bursts = pd.DataFrame(
+        {
+            "account_id": g["account_id"].first(),
+            "sign": g["sign"].first(),
+            "n_orders": g.size(),
+            "n_prices": g["price"].nunique(),
+            "start": g["t"].min(),
+            "last_new": g["t"].max(),
+            "first_seq": g["seq"].min(),
+            "last_seq": g["seq"].max(),
+            "first_end": g["end_t"].min(),
+            "last_end": g["end_t"].max(),
+            "first_end_seq": g["end_seq"].min(),
+            "last_end_seq": g["end_seq"].max(),
+            "life_max": g["lifetime"].max(),
+            "burst_qty": g["max_quantity"].sum(),
+            "filled": g["filled"].sum(),
+            "depth_before": g["depth_same_side"].first(),
+            "order_ids": g["order_id"].agg(list),
+        }
+    ).reset_index()
+    parts = []
+    resting_by_account: dict[str, dict[int, pd.DataFrame]] = {}
+    pairs = sorted(set(zip(bursts["account_id"], bursts["sign"], strict=True)))
+    for account, sign in pairs:
+        b = bursts[(bursts["account_id"] == account) & (bursts["sign"] == sign)].copy()
+        if account not in resting_by_account:
+            resting_by_account[account] = resting_quantity(data, account)
+        resting = resting_by_account[account][int(sign)]
+        r_seq, r_qty = resting["seq"].to_numpy(), resting["qty"].to_numpy()
+        i_before = np.searchsorted(r_seq, b["first_seq"].to_numpy(), side="left") - 1
+        i_after = np.searchsorted(r_seq, b["last_seq"].to_numpy(), side="right") - 1
+        b["resting_before"] = np.where(i_before >= 0, r_qty[np.clip(i_before, 0, None)], 0.0)
+        b["resting_after"] = np.where(i_after >= 0, r_qty[np.clip(i_after, 0, None)], 0.0)
+        b["usual_resting"] = time_weighted_median(resting["t"].to_numpy(), r_qty)
+        mine = every[(every["account_id"] == account) & every["is_cancel"]]
+        lives = np.sort(mine["lifetime"].to_numpy())
+        b["life_quantile"] = np.searchsorted(lives, b["life_max"].to_numpy(), side="right") / max(
+            len(lives), 1
+        )
+        # the account's executions as taker on the other side, in engine order
+        opp = taker[(taker["taker_account"] == account) & (taker["taker_sign"] == -sign)]
+        o_seq = opp["seq"].to_numpy()
+        lo = np.searchsorted(o_seq, b["last_seq"].to_numpy(), side="right")
+        hi = np.searchsorted(o_seq, b["first_end_seq"].to_numpy(), side="left")
+        hi = np.maximum(hi, lo)
+        qty_cum = np.concatenate([[0.0], np.cumsum(opp["qty"].to_numpy(dtype=float))])
+        b["opp_qty"] = qty_cum[hi] - qty_cum[lo]
+        b["opp_trades"] = hi - lo
+        o_t = opp["t"].to_numpy()
+        b["opp_last_t"] = np.where(hi > lo, o_t[np.clip(hi - 1, 0, None)], np.iinfo(np.int64).min)
+        tids, oids = opp["trade_id"].to_numpy(), opp["taker_order"].to_numpy()
+        b["opp_trade_ids"] = [list(tids[x:y]) for x, y in zip(lo, hi, strict=True)]
+        b["opp_order_ids"] = [sorted(set(oids[x:y])) for x, y in zip(lo, hi, strict=True)]
+        parts.append(b)
+    return pd.concat(parts, ignore_index=True)[cols]

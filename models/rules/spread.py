@@ -16,7 +16,7 @@ from features.spread import (
     depth_columns,
     fade_candidates,
     pull_rate,
-    spoof_orders,
+    spoof_bursts,
     spread_before,
 )
 from features.windows import segments_from_gaps
@@ -319,42 +319,50 @@ class SpoofingParams(SectionModel):
         description="Book depth column (without the bid_/ask_ prefix) that the layers are "
         "judged against; falls back to the best level's quantity if the book lacks it.",
     )
-    min_size_vs_depth: float = Field(
-        1.0,
-        gt=0,
-        description="Least total size of the layers as a multiple of the visible depth on their "
-        "side just before the first.",
-    )
-    min_size_vs_usual: float = Field(
-        2.0,
-        gt=0,
-        description="Least total size of the layers as a multiple of the account's usual burst "
-        "(the median total of its same-side orders entered together, over the day).",
-    )
-    max_lifetime_s: float = Field(
-        10.0, gt=0, description="Longest life of an order that may count as a spoof layer."
-    )
-    min_lifetime_s: float = Field(
-        0.1,
-        ge=0,
-        description="Shortest life of a spoof layer: an order cancelled sooner was never seen "
-        "by other participants (requoting churn), so it cannot mislead them.",
-    )
-    max_fill_ratio: float = Field(
-        0.1, ge=0, le=1, description="Largest executed share of a spoof layer."
-    )
     cluster_gap_s: float = Field(
         0.5,
         gt=0,
         description="Orders of one account and side entered less than this many seconds apart "
         "are one burst (layers).",
     )
-    min_layers: int = Field(2, ge=1, description="Fewest layers (distinct prices) in an episode.")
-    min_opposite_share: float = Field(
-        0.01,
+    min_layers: int = Field(2, ge=1, description="Fewest layers (distinct prices) in a burst.")
+    min_resting_vs_usual: float = Field(
+        1.5,
+        gt=0,
+        description="Least resting quantity of the account on the layers' side once they are "
+        "in, as a multiple of its usual resting quantity there (time-weighted median over the "
+        "day): layers add depth, an ordinary requote only restores it.",
+    )
+    min_size_vs_depth: float = Field(
+        0.25,
         ge=0,
-        description="While the layers rest, the account must take liquidity on the other side, "
-        "at least this share of the layers' quantity.",
+        description="Least total size of the layers as a multiple of the visible depth on "
+        "their side just before the first: smaller layers could not mislead anyone.",
+    )
+    max_lifetime_s: float = Field(
+        10.0, gt=0, description="Longest life of a layer (entry to cancel)."
+    )
+    max_life_quantile: float = Field(
+        0.2,
+        gt=0,
+        le=1,
+        description="The layers' life must be short for the account: at most this share of "
+        "its cancelled orders lived as briefly.",
+    )
+    min_lifetime_s: float = Field(
+        0.1,
+        ge=0,
+        description="Shortest life of a layer: an order cancelled sooner was never seen by "
+        "other participants (requoting churn), so it cannot mislead them.",
+    )
+    max_fill_ratio: float = Field(
+        0.1, ge=0, le=1, description="Largest executed share of the layers."
+    )
+    max_cancel_after_s: float = Field(
+        5.0,
+        gt=0,
+        description="Every layer is withdrawn at most this many seconds after the account's "
+        "last execution on the other side (the purpose served); none before it.",
     )
 
 
@@ -363,101 +371,97 @@ class Spoofing(RuleDetector):
 
     name = "spoofing"
     typology = Typology.SM_SPOOFING
-    version = "2.0.0"
+    version = "3.0.0"
     help = (
-        "Finds bursts of AMM orders on one side (several layers at distinct prices entered "
-        "together) that are large against the visible depth before them and against the "
-        "account's usual bursts, cancelled nearly unfilled after a short life, during which the "
-        "account took liquidity on the opposite side. Needs `mmsurv book` for the depth."
+        "Finds the spoofing sequence: a burst of AMM orders on one side at several prices that "
+        "raises the account's resting quantity there well above its usual, and is material "
+        "against the visible depth; then, while they rest, the account executes as taker on "
+        "the other side; then it cancels them, nearly unfilled, soon after that execution and "
+        "after a life that is short for the account. Needs `mmsurv book` for "
+        "the depth."
     )
     params_model = SpoofingParams
 
     def run(self, data: SymbolDay, params: SpoofingParams) -> DetectorOutput:
         cols = depth_columns(data)
         depth_col = params.depth if params.depth in cols else None
-        orders = spoof_orders(data, depth_col)
-        if orders.empty:
-            return DetectorOutput(orders, candidates_frame([]))
-        gap = int(params.cluster_gap_s * NS)
-        orders = orders.sort_values(["account_id", "sign", "t"], kind="stable").reset_index(
-            drop=True
+        bursts = spoof_bursts(
+            data,
+            depth_col,
+            int(params.cluster_gap_s * NS),
+            (int(params.min_lifetime_s * NS), int(params.max_lifetime_s * NS)),
+            params.max_fill_ratio,
         )
-        new_burst = (
-            (orders["account_id"] != orders["account_id"].shift())
-            | (orders["sign"] != orders["sign"].shift())
-            | (orders["t"].diff().fillna(gap + 1) > gap)
-        )
-        orders["burst"] = np.cumsum(new_burst.to_numpy())
-        burst_qty = orders.groupby("burst")["max_quantity"].sum()
-        orders["burst_qty"] = orders["burst"].map(burst_qty)
-        usual = (
-            orders.drop_duplicates("burst").groupby("account_id")["burst_qty"].median().to_dict()
-        )
+        if bursts.empty:
+            return DetectorOutput(bursts, candidates_frame([]))
         with np.errstate(invalid="ignore", divide="ignore"):
-            fill_ratio = (orders["filled"] / orders["max_quantity"]).to_numpy()
-        orders["layer_ok"] = (
-            (orders["end_type"] == "CANCEL").to_numpy()
-            & (orders["lifetime"].to_numpy() <= params.max_lifetime_s * NS)
-            & (orders["lifetime"].to_numpy() >= params.min_lifetime_s * NS)
-            & (fill_ratio <= params.max_fill_ratio)
+            bursts["resting_vs_usual"] = bursts["resting_after"] / bursts["usual_resting"]
+            bursts["size_vs_depth"] = np.where(
+                bursts["depth_before"] > 0,
+                bursts["burst_qty"] / bursts["depth_before"],
+                np.inf,
+            )
+            bursts["fill_ratio"] = bursts["filled"] / bursts["burst_qty"]
+        bursts["cancel_after_ns"] = bursts["last_end"] - bursts["opp_last_t"]
+        ns = float(NS)
+        hit = (
+            (bursts["n_prices"] >= params.min_layers)
+            & (bursts["life_quantile"] <= params.max_life_quantile)
+            & (bursts["opp_trades"] > 0)
+            & (bursts["cancel_after_ns"] <= params.max_cancel_after_s * ns)
+            & (bursts["resting_vs_usual"] >= params.min_resting_vs_usual)
+            & (bursts["size_vs_depth"] >= params.min_size_vs_depth)
         )
-        tv = data.trade_view
+        bursts["alerted"] = hit.to_numpy()
         rows = []
-        for _, ep in orders[orders["layer_ok"]].groupby("burst", sort=True):
-            if ep["price"].nunique() < params.min_layers:
-                continue
-            account, sign = str(ep["account_id"].iloc[0]), int(ep["sign"].iloc[0])
-            start, end = int(ep["t"].min()), int(ep["end_t"].max())
-            spoof_qty = float(ep["max_quantity"].sum())
-            first_depth = float(ep["depth_same_side"].iloc[0])
-            size_vs_depth = spoof_qty / first_depth if first_depth > 0 else float("inf")
-            size_vs_usual = spoof_qty / usual[account] if usual.get(account) else float("inf")
-            if size_vs_depth < params.min_size_vs_depth or size_vs_usual < params.min_size_vs_usual:
-                continue
-            during = tv[
-                (tv["taker_account"] == account)
-                & (tv["taker_sign"] == -sign)
-                & (tv["t"] >= start)
-                & (tv["t"] <= end)
-            ]
-            opp_qty = float(during["qty"].sum())
-            if opp_qty == 0 or opp_qty < params.min_opposite_share * spoof_qty:
-                continue
+        for _, ep in bursts[hit].iterrows():
+            account, sign = str(ep["account_id"]), int(ep["sign"])
             side = "buy" if sign > 0 else "sell"
             other = "sold" if sign > 0 else "bought"
             explanation = (
-                f"{account} entered {len(ep)} {side} orders at {ep['price'].nunique()} prices "
-                f"totalling {text.qty(data, spoof_qty)} at {text.hms(start)} UTC: "
-                f"{size_vs_depth:.1f}x the {side}-side depth visible just before and "
-                f"{size_vs_usual:.1f}x its usual burst of orders "
-                f"({text.qty(data, float(usual[account]))}). While they rested it {other} "
-                f"{text.qty(data, opp_qty)} on the other side as taker, then cancelled them "
-                f"{'unfilled' if float(ep['filled'].sum()) == 0 else 'nearly unfilled'} "
-                f"after at most {text.secs(int(ep['lifetime'].max()))}."
+                f"{account} entered {ep['n_orders']} {side} orders at {ep['n_prices']} prices "
+                f"totalling {text.qty(data, ep['burst_qty'])} at {text.hms(int(ep['start']))} "
+                f"UTC, {ep['size_vs_depth']:.2f}x the {side}-side depth visible just before; "
+                f"its resting {side} quantity rose to {ep['resting_vs_usual']:.1f}x its usual "
+                f"{text.qty(data, ep['usual_resting'])}. While they rested it {other} "
+                f"{text.qty(data, ep['opp_qty'])} on the other side as taker "
+                f"({ep['opp_trades']} trade(s)); within {text.secs(int(ep['cancel_after_ns']))} "
+                f"it cancelled all of them "
+                f"{'unfilled' if float(ep['filled']) == 0 else 'nearly unfilled'}, after at "
+                f"most {text.secs(int(ep['life_max']))} (only {ep['life_quantile']:.0%} of its "
+                f"cancelled orders today lived as briefly)."
             )
             rows.append(
                 {
                     "account_id": account,
-                    "window_start": start,
-                    "window_end": end,
+                    "window_start": int(ep["start"]),
+                    "window_end": int(ep["last_end"]),
                     "excess": float(
-                        min(size_vs_depth / params.min_size_vs_depth, 4.0)
-                        * min(size_vs_usual / params.min_size_vs_usual, 4.0)
+                        min(ep["resting_vs_usual"] / params.min_resting_vs_usual, 4.0)
+                        * min(max(ep["size_vs_depth"], 0.25) / 0.5, 4.0)
+                        * min(params.max_life_quantile / max(ep["life_quantile"], 1e-3), 4.0)
                     ),
-                    "order_ids": list(ep["order_id"]) + list(during["taker_order"]),
-                    "trade_ids": list(during["trade_id"]),
+                    "order_ids": list(ep["order_ids"]) + list(ep["opp_order_ids"]),
+                    "trade_ids": list(ep["opp_trade_ids"]),
                     "explanation": explanation,
                     "features": {
-                        "layers": len(ep),
-                        "prices": int(ep["price"].nunique()),
-                        "spoof_qty": spoof_qty,
-                        "size_vs_depth": size_vs_depth,
-                        "baseline_depth": first_depth,
-                        "size_vs_usual": size_vs_usual,
-                        "baseline_usual_burst": float(usual[account]),
-                        "lifetime_max_ns": int(ep["lifetime"].max()),
-                        "opposite_taker_qty": opp_qty,
+                        "layers": int(ep["n_orders"]),
+                        "prices": int(ep["n_prices"]),
+                        "spoof_qty": float(ep["burst_qty"]),
+                        "size_vs_depth": float(ep["size_vs_depth"]),
+                        "baseline_depth": float(ep["depth_before"]),
+                        "resting_vs_usual": float(ep["resting_vs_usual"]),
+                        "resting_after": float(ep["resting_after"]),
+                        "baseline_usual_resting": float(ep["usual_resting"]),
+                        "lifetime_max_ns": int(ep["life_max"]),
+                        "baseline_life_quantile": float(ep["life_quantile"]),
+                        "opposite_taker_qty": float(ep["opp_qty"]),
+                        "opposite_trades": int(ep["opp_trades"]),
+                        "cancel_after_ns": int(ep["cancel_after_ns"]),
                     },
                 }
             )
-        return DetectorOutput(orders, candidates_frame(rows))
+        return DetectorOutput(
+            bursts.drop(columns=["order_ids", "opp_trade_ids", "opp_order_ids"]),
+            candidates_frame(rows),
+        )

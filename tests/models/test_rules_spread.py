@@ -78,26 +78,59 @@ def test_spread_widening_is_silent_at_the_usual_spread() -> None:
     assert out.candidates.empty
 
 
-def _spoof_day(cancel: bool) -> Scenario:
+def _spoof_day(
+    *, cancel: bool = True, trade_while_resting: bool = True, layer_qty: float = 2.0
+) -> Scenario:
+    """AMM-1 quotes 0.5 a side all day, requoting by cancel and new every 20 s; at 2001 s
+    it enters three buy layers behind the external MM's bid, sells into that bid, and
+    cancels the layers."""
     s = Scenario()
-    for k in range(10):
-        o = s.new(100 + k * 100, "AMM-1", "BUY", 67990.0, 0.2)
-        s.cancel(150 + k * 100, o)
-    bid = s.new(2000, "XMM-1", "BUY", 67995.0, 0.5)
-    s.new(2000.1, "XMM-1", "SELL", 68005.0, 1.0)
-    layers = [s.new(2001 + i * 0.2, "AMM-1", "BUY", 67994.0 - i, 2.0) for i in range(3)]
-    s.take(2003, "AMM-1", "SELL", [(bid, 0.5)])
+    bid = s.new(1, "AMM-1", "BUY", 67995.0, 0.5)
+    ask = s.new(1.1, "AMM-1", "SELL", 68005.0, 0.5)
+    for k in range(1, 200):
+        t = 20.0 * k
+        s.cancel(t, bid)
+        bid = s.new(t + 0.01, "AMM-1", "BUY", 67995.0 - (k % 2) * 0.1, 0.5)
+        s.cancel(t + 0.02, ask)
+        ask = s.new(t + 0.03, "AMM-1", "SELL", 68005.0 + (k % 2) * 0.1, 0.5)
+    peer_bid = s.new(1990, "XMM-1", "BUY", 67996.0, 0.2)
+    s.new(1990.1, "XMM-1", "SELL", 68006.0, 1.0)
+    layers = [
+        s.new(2001 + i * 0.05, "AMM-1", "BUY", 67994.0 - i, layer_qty) for i in range(3)
+    ]
+    if trade_while_resting:
+        s.take(2002, "AMM-1", "SELL", [(peer_bid, 0.2)])
     if cancel:
         for i, o in enumerate(layers):
-            s.cancel(2004 + i * 0.1, o)
+            s.cancel(2003.5 + i * 0.01, o)
+    if not trade_while_resting:
+        s.take(2004, "AMM-1", "SELL", [(peer_bid, 0.2)])
     return s
 
 
-def test_spoofing_fires_on_large_layers_cancelled_after_an_opposite_fill() -> None:
-    out = Spoofing().run(_spoof_day(True).build(), SpoofingParams())
-    assert len(out.candidates) == 1 and out.candidates.iloc[0]["features"]["layers"] == 3
+def test_spoofing_fires_on_layers_cancelled_after_an_opposite_execution() -> None:
+    out = Spoofing().run(_spoof_day().build(), SpoofingParams())
+    assert list(out.candidates["account_id"]) == ["AMM-1"]
+    features = out.candidates.iloc[0]["features"]
+    assert features["layers"] == 3 and features["opposite_trades"] == 1
+    assert features["resting_vs_usual"] > 10
 
 
-def test_spoofing_is_silent_when_the_large_orders_stay() -> None:
-    out = Spoofing().run(_spoof_day(False).build(), SpoofingParams())
+def test_spoofing_is_silent_when_the_layers_stay() -> None:
+    out = Spoofing().run(_spoof_day(cancel=False).build(), SpoofingParams())
     assert out.candidates.empty
+
+
+def test_spoofing_is_silent_without_an_execution_while_the_layers_rest() -> None:
+    # the same layers and the same sale, but the sale comes after the cancels
+    out = Spoofing().run(_spoof_day(trade_while_resting=False).build(), SpoofingParams())
+    assert out.candidates.empty
+
+
+def test_spoofing_is_silent_when_the_layers_only_match_the_usual_resting_size() -> None:
+    # layers of 0.21 in all: a third of the visible bid depth, but they leave the
+    # account's resting bid at 1.4x its usual 0.5, what an ordinary requote could do
+    out = Spoofing().run(_spoof_day(layer_qty=0.07).build(), SpoofingParams())
+    assert out.candidates.empty
+    burst = out.features[out.features["n_orders"] == 3].iloc[0]
+    assert burst["size_vs_depth"] > 0.25 and burst["resting_vs_usual"] < 1.5
