@@ -40,7 +40,7 @@ from numba import njit
 
 from surveillance.book import replay as rp
 from surveillance.book.build import build_symbol, replay_partition
-from surveillance.book.engine import REPLAY_COLUMNS, ReplayParams, SymbolBook
+from surveillance.book.engine import ORDER_KEY, REPLAY_COLUMNS, ReplayParams, SymbolBook
 from surveillance.contract import Orders
 from surveillance.storage import Lake
 
@@ -337,6 +337,9 @@ def _strings(prefix: str, numbers: np.ndarray, valid: np.ndarray | None = None) 
     return text
 
 
+_SCHEMA = Orders.schema().append(pa.field(ORDER_KEY, pa.int64(), nullable=False))
+
+
 def _arrow(out: np.ndarray, start_seq: int, day_ns: int) -> pa.Table:
     """Journal rows (generator fields x rows) as a curated ``orders`` table."""
     n = out.shape[1]
@@ -365,8 +368,10 @@ def _arrow(out: np.ndarray, start_seq: int, day_ns: int) -> pa.Table:
         Orders.trade_id: _strings("BTC-T", trade, is_fill),
         Orders.liquidity: pa.array(["MAKER", "TAKER"]).take(pa.array(liq, mask=liq < 0)),
         Orders.origin: pa.array(["CLIENT"]).take(pa.array(np.zeros(n, np.int32))),
+        # as the ingest writes it: orders numbered by first appearance (their NEW)
+        ORDER_KEY: pa.array(oid - 1),
     }
-    return pa.Table.from_pydict(cols, schema=Orders.schema())
+    return pa.Table.from_pydict(cols, schema=_SCHEMA)
 
 
 def synthesise(path: Path, n_events: int, *, seed: int = 7) -> tuple[np.ndarray, int]:
@@ -386,7 +391,7 @@ def synthesise(path: Path, n_events: int, *, seed: int = 7) -> tuple[np.ndarray,
     day_ns = int(np.datetime64(DAY.isoformat(), "ns").astype(np.int64))
     updates: list[np.ndarray] = []
     written = 0
-    with pq.ParquetWriter(path, Orders.schema(), compression="zstd") as writer:
+    with pq.ParquetWriter(path, _SCHEMA, compression="zstd") as writer:
         while written < n_events:
             want = min(CHUNK, n_events - written) + 40
             out = np.zeros((13, want), np.int64)

@@ -23,6 +23,7 @@ from surveillance.book.engine import (
     SymbolBook,
     level_ticks,
 )
+from surveillance.book.output import book_writer
 from surveillance.book.schema import (
     BOOK_KINDS,
     Findings,
@@ -257,12 +258,10 @@ def build_symbol(
     with (
         storage.replace_partition(paths[Top.name]) as top_stage,
         storage.replace_partition(paths[Queue.name]) as queue_stage,
-        storage.table_writer(
+        book_writer(
             storage.join(top_stage, storage.PART_FILE), top_schema(params.depth_bps)
         ) as top_writer,
-        storage.table_writer(
-            storage.join(queue_stage, storage.PART_FILE), queue_schema()
-        ) as queue_writer,
+        book_writer(storage.join(queue_stage, storage.PART_FILE), queue_schema()) as queue_writer,
     ):
         book, closing = replay_partition(
             lake.curated(Orders.name, day, params.symbol),
