@@ -1,56 +1,70 @@
-"""A day's verdict from its buckets, and the calibration of that verdict on clean days.
+"""A day's verdict from its buckets, and the calibration of that verdict on real days.
 
-A model scores each 5-minute bucket; an alert is about an entity-symbol-day. Two
-statistics summarise a day, because misconduct comes in two shapes:
+A model scores each 5-minute bucket; an alert is about an entity-symbol-day. The day
+is summarised by a vector of *day statistics*, because misconduct comes in two
+shapes:
 
 *tail*
-    the mean decision value of the day's ``tail_buckets`` most unusual buckets: a
-    few bursts (trading ahead of a handful of orders) push it down a lot.
+    minus the mean decision value of the day's ``tail_buckets`` most unusual buckets:
+    a few bursts (trading ahead of a handful of orders) push it up a lot.
 *drift*
-    for each feature, the day's mean robust z-score (the feature's *profile*),
-    standardised by how much day profiles vary between clean days; the drift is the
-    largest of these (in the suspicious direction only, for the peer model). A
-    sustained shift of one feature by a fraction of its bucket-to-bucket noise, too
-    small to make any single bucket unusual, moves it (a spread 15 % wider all
-    afternoon, a slow drift towards trading ahead of clients).
+    for each feature and each suspicious direction (both directions for a feature
+    that is suspicious either way), the day's mean signed robust z-score, buckets
+    with nothing to measure left out and each bucket's z clipped at
+    :data:`Z_CLIP`: a small deviation repeated all day accumulates (a slow drift
+    towards trading ahead of clients, a spread wider for most of the day) where no
+    single bucket is unusual. Only the suspicious direction counts: quoting tighter
+    than usual is not an alert.
 
-Calibration resamples *pseudo-days* from hour-long blocks of out-of-sample bucket
-scores of the training window (blocks keep the within-hour dependence) and sets
-both thresholds at one quantile ``q`` chosen so that the share of pseudo-days on
-which **either** statistic fires equals the target false-alert rate.
+**Calibration on real days, out of sample.** Whole days differ far more than
+buckets resampled from several days suggest (a volatile day moves every feature's
+mean at once), so the null distribution of each statistic comes from real training
+days, each scored out of sample by the model fitted on the other days (leave one day
+out). Per symbol, each statistic's mean over those days is its baseline; its
+day-to-day standard deviation is pooled over the symbols of the window (the
+statistics are robust z-scores, so symbols share a scale) and widened by
+``sqrt(1 + 1/n)`` for the error of an n-day mean. A day's standardised statistic is
+therefore a prediction-interval t; the day alerts when the largest of them exceeds
+the Student-t quantile at ``1 - target / m`` (``m`` statistics, Bonferroni) with the
+pooled degrees of freedom. The t accounts for estimating the spread from a few days,
+Bonferroni for taking the largest of ``m``: with correlated statistics the realised
+false-alert rate is at or below the target.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import stats
+
+#: Per-bucket robust z-scores are clipped here before the day means: one wild bucket
+#: is the tail statistic's business, not the drift's.
+Z_CLIP = 4.0
+#: Least day-to-day spread of a drift statistic (robust z units): about the standard
+#: error of a day mean of 288 unit-variance buckets, so that a window of identical
+#: days does not make every later change infinitely unusual.
+DRIFT_SD_FLOOR = 0.05
+#: Least day-to-day spread of the tail statistic (decision units).
+TAIL_SD_FLOOR = 1e-3
+#: Version of the calibration's format, recorded in model cards; scoring refuses others.
+CALIBRATION_FORMAT = 2
 
 
-@dataclass
-class DayCalibration:
-    """Thresholds of one model on one symbol (see the module docstring)."""
+def drift_columns(directions: np.ndarray) -> np.ndarray:
+    """The (feature index, sign) pairs of the drift statistics, in order.
 
-    tail_threshold: float
-    tail_spread: float
-    drift_mean: np.ndarray
-    drift_sd: np.ndarray
-    drift_threshold: float
-    drift_spread: float
-    one_sided: bool
-    pseudo_alert_rate: float
+    A feature suspicious when high gives (j, +1), when low (j, -1), either way both.
+    """
+    cols: list[tuple[int, int]] = []
+    for j, d in enumerate(np.asarray(directions, dtype=int)):
+        cols += [(j, int(d))] if d != 0 else [(j, 1), (j, -1)]
+    return np.array(cols, dtype=np.int64).reshape(-1, 2)
 
 
-@dataclass
-class DayVerdict:
-    """A day's two statistics, whether it alerts, and why."""
-
-    tail: float
-    drift: float
-    drift_z: np.ndarray
-    alert: bool
-    reason: str
-    excess: float
+def statistic_names(feature_names: list[str], columns: np.ndarray) -> list[str]:
+    """Readable names of the day statistics: ``tail`` then ``<feature>+`` / ``<feature>-``."""
+    return ["tail"] + [f"{feature_names[j]}{'+' if s > 0 else '-'}" for j, s in columns]
 
 
 def tail_mean(decisions: np.ndarray, k: int) -> float:
@@ -62,68 +76,120 @@ def tail_mean(decisions: np.ndarray, k: int) -> float:
     return float(d[: max(1, min(k, len(d)))].mean())
 
 
-def _drift_z(profile: np.ndarray, mean: np.ndarray, sd: np.ndarray, one_sided: bool) -> np.ndarray:
-    z = (profile - mean) / sd
-    return np.clip(z, 0, None) if one_sided else np.abs(z)
+def day_statistics(
+    decisions: np.ndarray, z: np.ndarray, columns: np.ndarray, tail_buckets: int
+) -> np.ndarray:
+    """The day's statistics: ``-tail_mean`` then the mean signed z of each drift column.
 
-
-def _spread(values: np.ndarray) -> float:
-    s = float(1.4826 * np.median(np.abs(values - np.median(values))))
-    return s if s > 0 else (float(np.std(values)) or 1.0)
-
-
-def calibrate_day(
-    decision_blocks: list[np.ndarray],
-    z_blocks: list[np.ndarray],
-    *,
-    blocks_per_day: int,
-    tail_buckets: int,
-    target: float,
-    pseudo_days: int,
-    one_sided: bool,
-    seed: int,
-    day_profiles: np.ndarray | None = None,
-) -> DayCalibration:
-    """Calibrate both day statistics on pseudo-days resampled from hour blocks.
-
-    ``decision_blocks[i]`` and ``z_blocks[i]`` are one block's out-of-sample bucket
-    decisions and effective z-scores (rows: buckets, columns: features).
-    ``day_profiles`` (one row per real training day) floor the day-to-day spread of
-    each feature's profile: resampled blocks mix days, so they understate how much
-    whole days differ (a volatile day, a day of one-sided flow).
+    ``z`` holds each bucket's signed robust z-score per feature, NaN where the
+    bucket had nothing to measure. A statistic with nothing to measure all day is NaN.
     """
-    rng = np.random.default_rng(seed)
-    n_features = z_blocks[0].shape[1]
-    tails = np.empty(pseudo_days)
-    profiles = np.empty((pseudo_days, n_features))
-    for i in range(pseudo_days):
-        pick = rng.integers(len(decision_blocks), size=blocks_per_day)
-        tails[i] = tail_mean(np.concatenate([decision_blocks[j] for j in pick]), tail_buckets)
-        profiles[i] = np.concatenate([z_blocks[j] for j in pick]).mean(axis=0)
-    mean = profiles.mean(axis=0)
-    sd = profiles.std(axis=0)
-    if day_profiles is not None and len(day_profiles) >= 2:
-        sd = np.maximum(sd, day_profiles.std(axis=0, ddof=1))
-    sd = np.where(sd > 1e-9, sd, 1.0)
-    drifts = _drift_z(profiles, mean, sd, one_sided).max(axis=1)
-    # One quantile for both statistics, so that either firing happens at the target rate.
-    lo, hi = target / 2, target
-    for _ in range(30):
-        q = (lo + hi) / 2
-        rate = np.mean((tails < np.quantile(tails, q)) | (drifts > np.quantile(drifts, 1 - q)))
-        lo, hi = (q, hi) if rate < target else (lo, q)
-    q = lo
-    tail_t, drift_t = float(np.quantile(tails, q)), float(np.quantile(drifts, 1 - q))
-    return DayCalibration(
-        tail_threshold=tail_t,
-        tail_spread=_spread(tails),
-        drift_mean=mean,
-        drift_sd=sd,
-        drift_threshold=drift_t,
-        drift_spread=_spread(drifts),
-        one_sided=one_sided,
-        pseudo_alert_rate=float(np.mean((tails < tail_t) | (drifts > drift_t))),
-    )
+    z = np.clip(np.asarray(z, dtype=float), -Z_CLIP, Z_CLIP)
+    out = np.full(1 + len(columns), np.nan)
+    out[0] = -tail_mean(decisions, tail_buckets)
+    if len(z):
+        finite = np.isfinite(z)
+        count = finite.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(count > 0, np.where(finite, z, 0.0).sum(axis=0) / count, np.nan)
+        out[1:] = columns[:, 1] * mean[columns[:, 0]]
+    return out
+
+
+@dataclass
+class DayCalibration:
+    """Day thresholds of one model on one symbol (see the module docstring).
+
+    ``mean`` and ``sd`` are each day statistic's baseline and prediction spread;
+    ``threshold`` applies to the largest standardised statistic.
+    """
+
+    columns: np.ndarray
+    mean: np.ndarray
+    sd: np.ndarray
+    threshold: float
+    days: int
+    dof: int
+    format: int = CALIBRATION_FORMAT
+    training_u: list[float] = field(default_factory=list)
+
+    @property
+    def tail_threshold(self) -> float:
+        """The tail statistic's threshold in decision units (a day's tail below it alerts)."""
+        return float(-(self.mean[0] + self.threshold * self.sd[0]))
+
+    @property
+    def drift_threshold(self) -> float:
+        """Threshold of a drift statistic, in prediction standard deviations."""
+        return float(self.threshold)
+
+
+@dataclass
+class DayVerdict:
+    """A day's statistics, whether it alerts, and why."""
+
+    tail: float
+    drift: float
+    drift_z: np.ndarray
+    alert: bool
+    reason: str
+    excess: float
+    u: np.ndarray
+
+
+def calibrate_days(
+    day_stats: dict[str, np.ndarray], columns: np.ndarray, *, target: float
+) -> dict[str, DayCalibration]:
+    """Per symbol, the calibration from its training days' out-of-sample statistics.
+
+    ``day_stats[symbol]`` has one row per training day (from
+    :func:`day_statistics`). The spread of each statistic is pooled over the symbols;
+    a symbol with a single day borrows the others' spread, and with a single day in
+    all there is no spread to learn: every statistic then gets a spread of 1 and
+    the threshold stays the normal quantile (the card says ``out_of_sample: false``).
+    """
+    m = 1 + len(columns)
+    squares = np.zeros(m)
+    dof = 0
+    means: dict[str, np.ndarray] = {}
+    for symbol, rows in day_stats.items():
+        rows = np.asarray(rows, dtype=float).reshape(-1, m)
+        finite = np.isfinite(rows)
+        count = finite.sum(axis=0)
+        total = np.where(finite, rows, 0.0).sum(axis=0)
+        means[symbol] = np.where(count > 0, total / np.maximum(count, 1), 0.0)
+        if len(rows) >= 2:
+            dev = np.where(np.isfinite(rows), rows - means[symbol], 0.0)
+            squares += (dev**2).sum(axis=0)
+            dof += len(rows) - 1
+    if dof > 0:
+        sd = np.sqrt(squares / dof)
+        threshold = float(stats.t.ppf(1.0 - target / m, dof))
+    else:
+        sd = np.ones(m)
+        threshold = float(stats.norm.ppf(1.0 - target / m))
+    sd = np.maximum(sd, np.r_[TAIL_SD_FLOOR, np.full(m - 1, DRIFT_SD_FLOOR)])
+    out = {}
+    for symbol, rows in day_stats.items():
+        n = len(np.asarray(rows).reshape(-1, m))
+        cal = DayCalibration(
+            columns=np.asarray(columns),
+            mean=means[symbol],
+            sd=sd * np.sqrt(1.0 + 1.0 / max(n, 1)),
+            threshold=threshold,
+            days=n,
+            dof=dof,
+        )
+        cal.training_u = [
+            float(np.max(_standardise(cal, r))) for r in np.asarray(rows).reshape(-1, m)
+        ]
+        out[symbol] = cal
+    return out
+
+
+def _standardise(cal: DayCalibration, statistics: np.ndarray) -> np.ndarray:
+    u = (np.asarray(statistics, dtype=float) - cal.mean) / cal.sd
+    return np.where(np.isfinite(u), u, 0.0)
 
 
 def judge(
@@ -131,22 +197,27 @@ def judge(
 ) -> DayVerdict:
     """The day's statistics against the calibration: alert or not, and the excess.
 
-    ``excess`` is 1 at the threshold of the statistic that fired (the larger of the
-    two when both did), growing by one per robust spread of calibration days beyond
-    it; it maps to the alert's 0-100 score.
+    ``z`` is each bucket's signed robust z per feature (NaN: nothing measured).
+    ``excess`` is 1 at the threshold, growing by one per prediction standard
+    deviation beyond it; it maps to the alert's 0-100 score and ranks days.
+    ``drift_z`` holds, per feature, its largest standardised drift statistic (0 if
+    none is positive); explanations quote the strongest.
     """
-    tail = tail_mean(decisions, tail_buckets)
-    profile = z.mean(axis=0) if len(z) else np.zeros(len(cal.drift_mean))
-    drift_z = _drift_z(profile, cal.drift_mean, cal.drift_sd, cal.one_sided)
-    drift = float(drift_z.max()) if len(drift_z) else 0.0
-    tail_x = 1.0 + (cal.tail_threshold - tail) / cal.tail_spread
-    drift_x = 1.0 + (drift - cal.drift_threshold) / cal.drift_spread
-    fired_tail = bool(tail < cal.tail_threshold)
-    fired_drift = bool(drift > cal.drift_threshold)
-    if fired_tail and (not fired_drift or tail_x >= drift_x):
-        reason, excess = "tail", tail_x
-    elif fired_drift:
-        reason, excess = "drift", drift_x
-    else:
-        reason, excess = "", max(tail_x, drift_x)
-    return DayVerdict(tail, drift, drift_z, fired_tail or fired_drift, reason, float(excess))
+    s = day_statistics(decisions, z, cal.columns, tail_buckets)
+    u = _standardise(cal, s)
+    top = int(np.argmax(u))
+    n_features = int(np.asarray(z).shape[1]) if np.ndim(z) == 2 else 0
+    drift_z = np.zeros(n_features)
+    for (j, _), value in zip(cal.columns, u[1:], strict=True):
+        drift_z[j] = max(drift_z[j], value)
+    alert = bool(u[top] > cal.threshold)
+    reason = ("tail" if top == 0 else "drift") if alert else ""
+    return DayVerdict(
+        tail=-float(s[0]),
+        drift=float(u[1:].max()) if len(u) > 1 else 0.0,
+        drift_z=drift_z,
+        alert=alert,
+        reason=reason,
+        excess=float(1.0 + u[top] - cal.threshold),
+        u=u,
+    )

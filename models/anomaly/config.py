@@ -63,7 +63,7 @@ class AnomalyConfig(SectionModel):
         gt=0,
         lt=1,
         description="Target share of clean entity-symbol-days that alert: the day threshold "
-        "is this quantile of out-of-sample pseudo-days built from the training window.",
+        "is set from the training days scored out of sample (leave one day out).",
     )
     tail_buckets: int = Field(
         6,
@@ -72,25 +72,11 @@ class AnomalyConfig(SectionModel):
         description="A day's score is the mean decision value of its this many most unusual "
         "buckets: a sustained drift moves all of them, a burst moves a few a lot.",
     )
-    pseudo_days: int = Field(
-        400,
-        ge=20,
-        le=100_000,
-        description="Resampled days (blocks of out-of-sample training buckets) used to "
-        "calibrate the day thresholds.",
-    )
-    block_hours: int = Field(
-        4,
-        ge=1,
-        le=12,
-        description="Pseudo-days are resampled from blocks of this many hours of training "
-        "buckets; must divide 24. Longer blocks keep more of a day's own character.",
-    )
     top_features: int = Field(
         3, ge=1, le=10, description="Features quoted in an alert's explanation."
     )
     n_estimators: int = Field(200, ge=10, le=5_000, description="Trees of the isolation forest.")
-    random_state: int = Field(0, description="Seed of the isolation forest and the resampling.")
+    random_state: int = Field(0, description="Seed of the isolation forest.")
     min_training_buckets: int = Field(
         100,
         ge=10,

@@ -37,7 +37,7 @@ from models.anomaly.calibration import judge
 from models.anomaly.config import AnomalyConfig
 from models.anomaly.registry import load
 from models.anomaly.train import train_models
-from models.anomaly.vectors import effective_z, feature_list, model_input
+from models.anomaly.vectors import feature_list, model_input, signed_z
 from surveillance.config import load_config
 from surveillance.contract import Labels, Orders
 from surveillance.settings import Settings, resolve
@@ -57,14 +57,25 @@ def roc_auc(pos: np.ndarray, neg: np.ndarray) -> float:
     return float(((p > n).sum() + 0.5 * (p == n).sum()) / (p.size * n.size))
 
 
-def _prepare(settings: Settings, day: dt.date, **sim: Any) -> dict[str, Any]:
+def _prepare(settings: Settings, day: dt.date, keep: Path | None = None, **sim: Any) -> None:
+    """Simulate, ingest and book one day; with ``keep``, reuse it when already prepared.
+
+    ``keep`` is the folder of markers: a day is reused only when its marker records
+    the same simulation arguments (seed, events, symbols, scenario, intensity).
+    """
     from surveillance.book import build_book
     from surveillance.ingest import ingest_day
 
-    summary = simulate_day(settings.landing_uri, day, **sim)
+    stamp = json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in sim.items()})
+    marker = keep / f"{day.isoformat()}.json" if keep is not None else None
+    if marker is not None and marker.exists() and marker.read_text() == stamp:
+        return
+    simulate_day(settings.landing_uri, day, **sim)
     ingest_day(settings, day)
     build_book(settings, day)
-    return {"day": day, "labels": summary.labels}
+    if marker is not None:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(stamp)
 
 
 def _labelled(settings: Settings, day: dt.date) -> set[tuple[str, str]]:
@@ -98,23 +109,39 @@ def run(
     per_scenario: int,
     intensity: float,
     rules: bool,
+    keep: bool = False,
 ) -> dict[str, Any]:
-    """Simulate, train, score; returns the figures (also written to ``out/results.json``)."""
-    if out.exists():
+    """Simulate, train, score; returns the figures (also written to ``out/results.json``).
+
+    ``keep``: reuse the days a previous run prepared in ``out`` with the same
+    simulation arguments (the models are always retrained).
+    """
+    if out.exists() and not keep:
         shutil.rmtree(out)
     settings = resolve(landing=str(out / "landing"), lake=str(out / "lake"))
+    if keep and Path(settings.lake.models()).exists():
+        shutil.rmtree(settings.lake.models())
+    markers = out / "prepared" if keep else None
     started = time.perf_counter()
     day = FIRST_DAY
     train = []
     for i in range(train_days):
-        _prepare(settings, day, symbols=symbols, events=events, seed=seed + i, clean=True)
+        _prepare(settings, day, markers, symbols=symbols, events=events, seed=seed + i, clean=True)
         train.append(day)
         day += dt.timedelta(days=1)
     result = train_models(settings, train[0], train[-1])
     print(f"trained on {len(train)} days in {result.seconds:.0f} s", flush=True)
     tests: list[tuple[dt.date, str]] = []
     for i in range(clean_days):
-        _prepare(settings, day, symbols=symbols, events=events, seed=seed + 100 + i, clean=True)
+        _prepare(
+            settings,
+            day,
+            markers,
+            symbols=symbols,
+            events=events,
+            seed=seed + 100 + i,
+            clean=True,
+        )
         tests.append((day, "clean"))
         day += dt.timedelta(days=1)
     for k, scenario in enumerate(NOVEL):
@@ -122,6 +149,7 @@ def run(
             _prepare(
                 settings,
                 day,
+                markers,
                 symbols=symbols,
                 events=events,
                 seed=seed + 200 + 10 * k + i,
@@ -163,10 +191,10 @@ def run(
                 verdict = judge(
                     model.calibrations[symbol],
                     est.decision_function(inp.X),
-                    effective_z(name, est, inp.X)[0],
+                    signed_z(name, est, inp.X),
                     model.tail_buckets,
                 )
-                # One number per day for the ROC: the larger excess of the two statistics.
+                # One number per day for the ROC: its largest standardised statistic.
                 row[f"{name}_score"] = verdict.excess
                 row[f"{name}_alert"] = verdict.alert
             rows.append(row)
@@ -226,6 +254,11 @@ def main() -> None:
     parser.add_argument("--per-scenario", type=int, default=3)
     parser.add_argument("--intensity", type=float, default=1.0)
     parser.add_argument("--no-rules", action="store_true", help="skip running the rules")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="reuse the days a previous run prepared in --out with the same arguments",
+    )
     args = parser.parse_args()
     figures = run(
         args.out,
@@ -237,6 +270,7 @@ def main() -> None:
         per_scenario=args.per_scenario,
         intensity=args.intensity,
         rules=not args.no_rules,
+        keep=args.keep,
     )
     print(json.dumps(figures, indent=2))
 

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import sklearn
 
-from models.anomaly.calibration import DayCalibration
+from models.anomaly.calibration import CALIBRATION_FORMAT, DayCalibration
 from surveillance import __version__
 from surveillance.errors import SurveillanceError
 from surveillance.storage import Lake, exists, filesystem, join, read_bytes, write_bytes
@@ -165,6 +165,12 @@ def check_compatible(card: dict[str, Any], expected_features: list[str]) -> None
             f"{where}: feature list does not match this code's "
             f"(missing {missing or 'none'}, unknown {extra or 'none'}, or another order); "
             f"retrain with `mmsurv models train --from D1 --to D2`"
+        )
+    if card.get("calibration_format") != CALIBRATION_FORMAT:
+        raise ModelMismatchError(
+            f"{where}: its day calibration has format {card.get('calibration_format', 1)}, "
+            f"this code reads format {CALIBRATION_FORMAT}; retrain with "
+            f"`mmsurv models train --from D1 --to D2`"
         )
     now = library_versions()
     for lib in CHECKED_LIBRARIES:

@@ -39,7 +39,13 @@ from features.data import NS, SymbolDay, from_ns
 from models.anomaly.calibration import DayVerdict, judge
 from models.anomaly.config import AnomalyConfig
 from models.anomaly.registry import TrainedModel, latest_version, load
-from models.anomaly.vectors import MODEL_HELP, effective_z, feature_list, model_input
+from models.anomaly.vectors import (
+    MODEL_HELP,
+    effective_z,
+    feature_list,
+    model_input,
+    signed_z,
+)
 from models.rules.base import alert_id, features_json, score_from_excess, severity_of
 from surveillance.config import Config, params_hash
 from surveillance.contract import Alerts, Family, Typology
@@ -160,11 +166,12 @@ def score_model(name: str, settings: Settings, cfg: Config, data: SymbolDay) -> 
         return _empty()
     decisions = est.decision_function(inp.X)
     z, centre = effective_z(name, est, inp.X)
+    zs = signed_z(name, est, inp.X)
     cal = model.calibrations[data.symbol]
     rows = []
     for entity in sorted(inp.keys["entity_id"].unique()):
         m = (inp.keys["entity_id"] == entity).to_numpy()
-        verdict = judge(cal, decisions[m], z[m], model.tail_buckets)
+        verdict = judge(cal, decisions[m], zs[m], model.tail_buckets)
         if verdict.alert:
             rows.append(
                 _alert(

@@ -8,10 +8,11 @@ retraining DAG call it). For each model and symbol it:
 2. scores each training day **out of sample**: the estimator is fitted on the other
    days and scores the left-out one (with a one-day window it can only score in
    sample, and the card says so);
-3. calibrates the day thresholds (:mod:`models.anomaly.calibration`): a day alerts
-   when its few most unusual buckets (*tail*) or the sustained shift of one feature
-   over the day (*drift*) go beyond what pseudo-days resampled from the out-of-sample
-   training buckets show, at ``target_false_alert_rate`` for the two together;
+3. calibrates the day thresholds (:mod:`models.anomaly.calibration`) on those
+   out-of-sample training days, pooling the day-to-day spread over the window's
+   symbols: a day alerts when its few most unusual buckets (*tail*) or the
+   sustained shift of one feature over the day (*drift*) goes beyond what real
+   clean days show, at ``target_false_alert_rate`` for all statistics together;
 4. fits the final estimator on the whole window and registers it with its model
    card (:mod:`models.anomaly.registry`).
 """
@@ -28,17 +29,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.behaviour import FEATURE_NAMES, bucket_vectors
+from features.behaviour import FEATURES, bucket_vectors
 from features.data import load_symbol_day
-from models.anomaly.calibration import DayCalibration, calibrate_day, judge
+from models.anomaly.calibration import (
+    CALIBRATION_FORMAT,
+    DayCalibration,
+    calibrate_days,
+    day_statistics,
+    drift_columns,
+)
 from models.anomaly.config import AnomalyConfig
 from models.anomaly.registry import TrainedModel, library_versions, save
 from models.anomaly.vectors import (
     MODEL_HELP,
-    effective_z,
     feature_list,
     make_estimator,
     model_input,
+    signed_z,
 )
 from surveillance.config import Config, load_config
 from surveillance.contract import Accounts, Instruments, Orders, Trades
@@ -142,59 +149,56 @@ def training_vectors(
 
 def calibrate(
     model: str, buckets: pd.DataFrame, cfg: AnomalyConfig
-) -> tuple[Any, DayCalibration, dict[str, Any]]:
-    """Fit ``model`` on one symbol's buckets and calibrate its day thresholds.
+) -> tuple[Any, np.ndarray, dict[str, Any]]:
+    """Fit ``model`` on one symbol's buckets; score each training day out of sample.
 
-    Returns the estimator fitted on every day, its :class:`DayCalibration` and the
-    validation metrics for the model card.
+    Returns the estimator fitted on every day, the day statistics of each training
+    day scored by the estimator fitted on the other days (one row per day;
+    :func:`models.anomaly.calibration.day_statistics`), and the validation metrics
+    for the model card. With a single day the scores are in sample.
     """
     inp = model_input(model, buckets, cfg.period_hours)
     X = inp.X
     days = inp.keys["date"].to_numpy()
     unique = sorted(set(days))
+    columns = drift_columns(np.array([f.direction for f in FEATURES]))
     decisions = np.empty(len(X))
-    z = np.empty((len(X), len(FEATURE_NAMES)))
+    rows = []
     in_sample = len(unique) < 2
     for d in unique:
         held = days == d
         est = make_estimator(model, cfg).fit(X if in_sample else X[~held])
         decisions[held] = est.decision_function(X[held])
-        z[held] = effective_z(model, est, X[held])[0]
+        z = signed_z(model, est, X[held])
+        rows.append(day_statistics(decisions[held], z, columns, cfg.tail_buckets))
     final = make_estimator(model, cfg).fit(X)
-    per_hour = max(1, 3600 * cfg.block_hours // cfg.bucket_s)
-    d_blocks: list[np.ndarray] = []
-    z_blocks: list[np.ndarray] = []
-    for d in unique:
-        held = np.flatnonzero(days == d)
-        for i in range(0, len(held), per_hour):
-            d_blocks.append(decisions[held[i : i + per_hour]])
-            z_blocks.append(z[held[i : i + per_hour]])
-    cal = calibrate_day(
-        d_blocks,
-        z_blocks,
-        blocks_per_day=max(1, (86_400 // cfg.bucket_s) // per_hour),
-        tail_buckets=cfg.tail_buckets,
-        target=cfg.target_false_alert_rate,
-        pseudo_days=cfg.pseudo_days,
-        one_sided=model == "peer",
-        seed=cfg.random_state,
-        day_profiles=np.array([z[days == d].mean(axis=0) for d in unique]),
-    )
-    real = {d: judge(cal, decisions[days == d], z[days == d], cfg.tail_buckets) for d in unique}
     metrics = {
         "training_days": len(unique),
         "training_buckets": len(X),
         "out_of_sample": not in_sample,
         "bucket_outlier_rate": round(float(np.mean(decisions < 0)), 4),
+        "days": list(unique),
+    }
+    return final, np.array(rows), metrics
+
+
+def _validation(metrics: dict[str, Any], cal: DayCalibration) -> dict[str, Any]:
+    """The model card's validation entry of one symbol, once its calibration is known."""
+    days = metrics.pop("days")
+    return {
+        **metrics,
         "day_threshold": round(cal.tail_threshold, 6),
         "drift_threshold": round(cal.drift_threshold, 6),
-        "pseudo_day_alert_rate": round(cal.pseudo_alert_rate, 4),
-        "training_day_scores": {
-            d: {"tail": round(v.tail, 6), "drift": round(v.drift, 6)} for d, v in real.items()
+        "calibration": {
+            "statistics": 1 + len(cal.columns),
+            "degrees_of_freedom": cal.dof,
+            "threshold_t": round(cal.threshold, 4),
         },
-        "training_days_alerting": round(float(np.mean([v.alert for v in real.values()])), 4),
+        "training_day_scores": {d: round(u, 4) for d, u in zip(days, cal.training_u, strict=True)},
+        "training_days_alerting": round(
+            float(np.mean([u > cal.threshold for u in cal.training_u])), 4
+        ),
     }
-    return final, cal, metrics
 
 
 def train_models(
@@ -234,6 +238,7 @@ def train_models(
             tail_buckets=cfg.tail_buckets,
         )
         validation: dict[str, Any] = {}
+        day_stats: dict[str, np.ndarray] = {}
         for symbol in symbols:
             mine = buckets[buckets["symbol"] == symbol]
             n_amm = int((mine["role"] == "AFFILIATED_MM").sum())
@@ -243,11 +248,14 @@ def train_models(
                     f"min_training_buckets={cfg.min_training_buckets}"
                 )
                 continue
-            est, cal, metrics = calibrate(name, mine, cfg)
+            est, day_stats[symbol], validation[symbol] = calibrate(name, mine, cfg)
             model.estimators[symbol] = est
+        columns = drift_columns(np.array([f.direction for f in FEATURES]))
+        calibrations = calibrate_days(day_stats, columns, target=cfg.target_false_alert_rate)
+        for symbol, cal in calibrations.items():
             model.calibrations[symbol] = cal
-            validation[symbol] = metrics
-            log.info("anomaly %s %s: %s", name, symbol, metrics)
+            validation[symbol] = _validation(validation[symbol], cal)
+            log.info("anomaly %s %s: %s", name, symbol, validation[symbol])
         if not model.estimators:
             continue
         card = {
@@ -265,6 +273,7 @@ def train_models(
             "parameters": next(iter(model.estimators.values())).get_params(),
             "config": cfg.model_dump(mode="json"),
             "library_versions": library_versions(),
+            "calibration_format": CALIBRATION_FORMAT,
             "symbols": sorted(model.estimators),
             "validation": validation,
         }

@@ -151,3 +151,17 @@ def effective_z(model: str, est: Any, X: np.ndarray) -> tuple[np.ndarray, np.nda
         d = np.asarray(est.directions_)
         z = np.where(d > 0, np.clip(z, 0, None), np.where(d < 0, np.clip(z, None, 0), z))
     return z, centre
+
+
+def signed_z(model: str, est: Any, X: np.ndarray) -> np.ndarray:
+    """Per bucket and feature: the signed robust z-score, NaN where nothing was measured.
+
+    What the day's drift statistics average (:func:`models.anomaly.calibration.day_statistics`):
+    both directions kept (the statistic picks the suspicious one), and a bucket
+    without a measurement left out rather than counted as typical.
+    """
+    z = np.asarray(est.standardise(X)[0], dtype=float)
+    features = np.asarray(X, dtype=float)
+    if model == "baseline":
+        z, features = z[:, 1:], features[:, 1:]
+    return np.where(np.isfinite(features), z, np.nan)

@@ -31,8 +31,8 @@ def hand_lake(tmp_path: Path) -> Callable[[list[float]], Settings]:
 
 @pytest.fixture(scope="session")
 def cfg() -> Config:
-    """Small models: few trees and pseudo-days keep training fast."""
-    return parse_config({"version": 1, "anomaly": {"n_estimators": 20, "pseudo_days": 50}})
+    """Small models: few trees keep training fast."""
+    return parse_config({"version": 1, "anomaly": {"n_estimators": 20}})
 
 
 @pytest.fixture(scope="session")

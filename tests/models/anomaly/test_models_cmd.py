@@ -21,7 +21,7 @@ def test_train_registers_the_configured_models(
     """`models train` registers the models of [anomaly] models and prints their thresholds."""
     settings = hand_lake([2.0])
     config = tmp_path / "small.toml"
-    config.write_text('version = 1\n[anomaly]\nmodels = ["baseline"]\npseudo_days = 50\n')
+    config.write_text('version = 1\n[anomaly]\nmodels = ["baseline"]\n')
     day = FIRST.isoformat()
     args = ["--from", day, "--to", day, "--lake", settings.lake_uri, "--config", str(config)]
     trained = mmsurv("models", "train", *args, "--format", "json")
