@@ -93,6 +93,10 @@ class IngestResult:
     top_reasons: list[dict[str, Any]] = field(default_factory=list)
     #: Seconds spent per phase (lineage, read, gate, quarantine, write, report).
     timings: dict[str, float] = field(default_factory=dict)
+    #: CPU seconds (user + sys, every thread) per phase, as ``timings``.
+    cpu_timings: dict[str, float] = field(default_factory=dict)
+    #: The process's peak resident memory (bytes) at the end of each phase: where it grew.
+    peak_memory: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """JSON-able fields for XCom, the run report and ``--format json``."""
@@ -176,16 +180,34 @@ def ingest_day(
 
 
 class _Clock:
-    """Wall-clock seconds per phase, for the benchmark and the run report."""
+    """Wall-clock and CPU seconds per phase, for the benchmark and the run report.
+
+    CPU time (user + sys, every thread of the process) beside wall time: on a shared
+    machine the wall time of a phase says as much about the neighbours as about it.
+    """
 
     def __init__(self) -> None:
         self.laps: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self.peaks: dict[str, int] = {}
         self._last = time.perf_counter()
+        self._last_cpu = time.process_time()
 
     def lap(self, name: str) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.process_time()
         self.laps[name] = round(now - self._last, 3)
-        self._last = now
+        self.cpu[name] = round(cpu - self._last_cpu, 3)
+        self.peaks[name] = _peak_rss()
+        self._last, self._last_cpu = now, cpu
+
+
+def _peak_rss() -> int:
+    """The process's peak resident memory so far, in bytes (0 where unknown)."""
+    try:
+        import resource
+    except ImportError:  # not on every platform
+        return 0
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
 @dataclass
@@ -345,6 +367,8 @@ def _gate(context: _Context, landing_day: LandingDay) -> IngestResult:
         report_html=paths.html,
         top_reasons=top,
         timings=context.clock.laps,
+        cpu_timings=context.clock.cpu,
+        peak_memory=context.clock.peaks,
     )
 
 

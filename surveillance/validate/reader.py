@@ -399,7 +399,11 @@ def _is_string(kind: pa.DataType) -> bool:
 
 
 def to_contract_table(
-    frame: pd.DataFrame, dataset: str | type[Dataset], *, nullable: bool = False
+    frame: pd.DataFrame,
+    dataset: str | type[Dataset],
+    *,
+    nullable: bool = False,
+    rows: np.ndarray | None = None,
 ) -> pa.Table:
     """Rows of a read frame as an Arrow table in the contract's exact schema.
 
@@ -410,20 +414,65 @@ def to_contract_table(
     required column that does hold nulls (rows bound for quarantine) is marked nullable
     rather than made unwritable; ``nullable=True`` marks every column nullable, for a
     schema that does not depend on the rows.
+
+    ``rows`` (positions) selects and orders the rows, as ``frame.iloc[rows]`` would,
+    without building that frame: each column is gathered straight into Arrow (category
+    codes, numpy values, the Arrow buffers of id columns), which is several times
+    cheaper than a pandas gather and conversion and releases the GIL while it works.
     """
     klass = DATASETS_BY_NAME[dataset] if isinstance(dataset, str) else dataset
     names = klass.names()
     extras = [c for c in frame.columns if c not in names and c not in BOOKKEEPING_COLUMNS]
-    table = pa.Table.from_pandas(frame[[*names, *extras]], preserve_index=False)
-    table = table.replace_schema_metadata(None)
+    picked = None if rows is None else pa.array(np.asarray(rows, dtype=np.int64))
     columns = []
     fields = []
     for spec in klass.columns():
-        column = table.column(spec.name).cast(spec.type)
+        column = _arrow_column(frame[spec.name], picked, spec.type)
         columns.append(column)
         loose = nullable or column.null_count > 0
         fields.append(spec.field.with_nullable(True) if loose else spec.field)
     for name in extras:
-        columns.append(table.column(name))
-        fields.append(table.schema.field(name))
+        column = _arrow_column(frame[name], picked, None)
+        columns.append(column)
+        fields.append(pa.field(name, column.type))
     return pa.Table.from_arrays(columns, schema=pa.schema(fields, metadata=klass.schema().metadata))
+
+
+_NAT = np.iinfo(np.int64).min
+
+
+def _arrow_column(
+    series: pd.Series, rows: pa.Array | None, kind: pa.DataType | None
+) -> pa.ChunkedArray:
+    """One column (at ``rows``) as Arrow, cast to ``kind`` when given.
+
+    Nulls as pandas has them: NaN in a float column and NaT are null, as
+    ``pyarrow.Table.from_pandas`` makes them.
+    """
+    dtype = series.dtype
+    at = None if rows is None else rows.to_numpy()
+    array: pa.Array | pa.ChunkedArray
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy()
+        codes = codes if at is None else codes[at]
+        values = pa.array(np.asarray(series.cat.categories, dtype=object), pa.string())
+        array = values.take(pa.array(codes, mask=codes < 0))
+    elif isinstance(dtype, pd.DatetimeTZDtype):
+        stamps = series.array.asi8 if at is None else series.array.asi8[at]
+        missing = stamps == _NAT
+        array = pa.array(
+            stamps, pa.timestamp(dtype.unit, str(dtype.tz)), mask=missing if missing.any() else None
+        )
+    elif isinstance(dtype, np.dtype) and dtype.kind in "fiub":
+        values = series.to_numpy()
+        array = pa.array(values if at is None else values[at], from_pandas=True)
+    else:
+        # Arrow-backed strings (zero copy), nullable integers, anything an extra holds.
+        array = pa.array(series, from_pandas=True)
+        if rows is not None:
+            array = array.take(rows)
+    if not isinstance(array, pa.ChunkedArray):
+        array = pa.chunked_array([array])
+    if kind is not None and array.type != kind:
+        array = array.cast(kind)
+    return array

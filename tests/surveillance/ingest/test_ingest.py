@@ -102,12 +102,12 @@ def test_a_failure_part_way_through_writing_keeps_the_previous_partitions(
     real = storage.write_table
     written: list[str] = []
 
-    def fail_on_second_symbol(table: Any, uri: str) -> str:
+    def fail_on_second_symbol(table: Any, uri: str, **options: Any) -> str:
         if "symbol=" in uri:
             written.append(uri)
             if len(written) == 2:
                 raise OSError("disk full")
-        return real(table, uri)
+        return real(table, uri, **options)
 
     monkeypatch.setattr(storage, "write_table", fail_on_second_symbol)
     with pytest.raises(OSError, match="disk full"):

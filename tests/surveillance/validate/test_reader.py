@@ -267,3 +267,28 @@ def test_rows_with_null_required_values_stay_writable(
     assert storage.read_table(str(tmp_path / "quarantine.parquet")).num_rows == len(
         frames["orders"]
     )
+
+
+@pytest.mark.parametrize("dataset", ["orders", "trades"])
+def test_selected_rows_convert_as_the_same_rows_of_a_pandas_gather(
+    tmp_path: Path, dataset: str
+) -> None:
+    tables = sample_tables(DAY, copies=3)
+    table = tables[dataset]
+    # Nulls of every kind the reader produces: a null id, a null category, NaN, NaT,
+    # and an extra column of strings with a null.
+    mask = pa.array([i % 4 == 1 for i in range(table.num_rows)])
+    for name in ("symbol", "price", "event_time", "trade_id"):
+        column = table.column(name)
+        table = _replace(table, name, pc.if_else(mask, pa.nulls(len(column), column.type), column))
+    extra = pa.array([None if i % 5 == 0 else f"x{i}" for i in range(table.num_rows)])
+    tables[dataset] = table.append_column("venue_note", extra)
+    landing = Landing(tmp_path / "landing")
+    write_day(landing, DAY, tables)
+    frame = read_landing_day(landing, DAY).tables[dataset]
+    rows = pd.Series(range(len(frame))).sample(frac=0.6, random_state=3).to_numpy()
+    picked = to_contract_table(frame, dataset, rows=rows)
+    assert picked.equals(to_contract_table(frame.iloc[rows], dataset), check_metadata=True)
+    assert picked.column("venue_note").to_pylist() == [extra[int(r)].as_py() for r in rows]
+    assert picked.column("price").null_count == table.column("price").take(rows).null_count > 0
+    assert picked.schema.field("price").nullable
