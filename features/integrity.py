@@ -3,13 +3,13 @@
 * **Same-group trades** (``MI_WASH_TRADE``): trades whose buyer and seller are the same
   entity, or both accounts of the operator's group (roles ``AFFILIATED_MM`` and
   ``HOUSE``), grouped into episodes per pair of accounts.
-* **Liquidation clusters** (``MI_LIQUIDATION_HUNTING``): bursts of ``LIQUIDATION``
-  orders, the AMM's aggressive flow in their direction just before (against its own
-  aggression at other times of the day and against its peers), and its share of the
-  liquidation fills it then took on the other side, with their markout.
-* **Obligation spans** (``MI_OBLIGATION_BREACH``): the AMM's own two-sided quote over
-  the day, marked compliant when both sides rest, the spread is within
-  ``mm_max_spread_bps`` and each side holds ``mm_min_quote_quantity``.
+* **Liquidation conduct** (``MI_LIQUIDATION_HUNTING``): bursts of ``LIQUIDATION``
+  orders and, per account, the orders it entered just before that absorbed them (their
+  size against the cluster's and against the account's usual sizes), its own share of
+  the aggression that pushed the price to them while they rested, and their markout.
+* **Obligation spans** (``MI_OBLIGATION_BREACH``): the AMM's own resting ladder over
+  the day, marked compliant when each side holds ``mm_min_quote_quantity`` within a
+  two-sided quote no wider than ``mm_max_spread_bps``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from features.data import GROUP_ROLES, SymbolDay
-from features.windows import segments_from_gaps, window_sum
+from features.windows import segments_from_gaps
 from surveillance.contract import EventType, Origin
 
 
@@ -73,21 +73,6 @@ def liquidation_clusters(data: SymbolDay, max_gap_ns: int) -> pd.DataFrame:
     )
     out["sign"] = np.sign(out["signed"]).astype(int)
     return out.reset_index()[cols]
-
-
-def aggressive_flow_rate(
-    data: SymbolDay, accounts: list[str], starts: np.ndarray, ends: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Signed taker quantity of ``accounts`` in each window, and the day's taker times.
-
-    Returns the signed quantity (+ bought) in each ``[start, end)`` window and the
-    sorted taker fill times of these accounts (for baselines).
-    """
-    tv = data.trade_view
-    mine = tv[tv["taker_account"].isin(accounts)]
-    times = mine["t"].to_numpy()
-    signed = (mine["taker_sign"] * mine["qty"]).to_numpy(dtype=float)
-    return window_sum(times, signed, starts, ends), times
 
 
 @numba.njit(cache=True)
@@ -290,3 +275,175 @@ def non_compliant_spans(timeline: pd.DataFrame, day_start: int, day_end: int) ->
             "worst_spread_bps": np.where(np.isfinite(worst), worst, np.nan),
         }
     )
+
+
+#: Columns of :func:`liquidation_conduct`.
+CONDUCT_COLUMNS = [
+    "account_id",
+    "cluster",
+    "start",
+    "end",
+    "sign",
+    "liquidation_qty",
+    "took_qty",
+    "positioned_qty",
+    "positioned_share",
+    "order_qty",
+    "size_ratio",
+    "usual_size_share",
+    "push_qty",
+    "push_share",
+    "market_push_qty",
+    "first_entry",
+    "last_fill",
+    "avg_price",
+    "markout_bps",
+    "score",
+    "order_ids",
+    "trade_ids",
+]
+
+
+def liquidation_conduct(
+    data: SymbolDay,
+    clusters: pd.DataFrame,
+    accounts: list[str],
+    pre_ns: int,
+    markout_ns: int,
+    size_tolerance: float = 0.01,
+) -> pd.DataFrame:
+    """How each account stood to each liquidation cluster: positioned, pushed, absorbed.
+
+    One row per (account, cluster) where the account took part of the cluster's
+    liquidation fills as maker. Liquidation hunting is a conjunction, and each part is
+    measured on its own so that an analyst can see which held:
+
+    * *positioned*: the liquidation volume the account absorbed with orders it entered
+      within ``pre_ns`` before the cluster's first liquidation order (resting in wait,
+      not an old ladder order nor a requote during the cascade), as a share of the
+      cluster's liquidation volume (``positioned_share``); ``size_ratio`` compares the
+      best such order's entered quantity with the cluster's liquidation quantity
+      (1 when sized to the cluster, as someone who knew the positions would);
+    * *pushed*: the account's own aggressive (taker) volume in the liquidations'
+      direction while those orders rested, from the first one's entry to the last
+      liquidation fill (``push_qty``), and its share of all non-liquidation aggressive
+      volume in that direction over the same interval (``push_share``: 1 when the
+      account alone moved the price towards its waiting order);
+    * *profit*: the positioned fills' average price against the public price
+      ``markout_ns`` after the cluster, in bps, positive when favourable.
+
+    ``score = positioned_share × size_ratio × push_share`` is 1 for an account that
+    alone pushed the price into a cluster it had waited for with an order of the
+    cluster's size, and absorbed all of it.
+    """
+    tv = data.trade_view
+    if clusters.empty or tv.empty:
+        return pd.DataFrame(columns=CONDUCT_COLUMNS)
+    summary = data.order_summary.set_index("order_id")
+    liq = tv[tv["taker_origin"] == Origin.LIQUIDATION.value]
+    cluster_of = {
+        oid: int(c)
+        for c, oids in zip(clusters["cluster"], clusters["order_ids"], strict=True)
+        for oid in oids
+    }
+    liq = liq.assign(cluster=liq["taker_order"].map(cluster_of))
+    liq = liq[liq["cluster"].notna()].astype({"cluster": np.int64})
+    took = liq[liq["maker_account"].isin(accounts)]
+    if took.empty:
+        return pd.DataFrame(columns=CONDUCT_COLUMNS)
+    info = clusters.set_index("cluster")
+    took = took.assign(
+        born=took["maker_order"].map(summary["t"]).to_numpy(dtype=np.int64),
+        entered_qty=took["maker_order"].map(summary["quantity"]).to_numpy(dtype=float),
+        c_start=info.loc[took["cluster"], "start"].to_numpy(dtype=np.int64),
+        c_sign=info.loc[took["cluster"], "sign"].to_numpy(dtype=np.int64),
+    )
+    liq_qty = liq.groupby("cluster")["qty"].sum()
+    # aggressive volume other than the liquidations themselves, by direction
+    push = tv[tv["taker_origin"] != Origin.LIQUIDATION.value]
+    push_t = push["t"].to_numpy()
+    push_q = push["qty"].to_numpy(dtype=float)
+    push_s = push["taker_sign"].to_numpy()
+    push_acc = push["taker_account"].to_numpy()
+    times, mids = data.mid_series
+    entered_by_account = {
+        a: np.sort(g.to_numpy(dtype=float))
+        for a, g in summary.loc[summary["account_id"].isin(accounts), "quantity"].groupby(
+            summary.loc[summary["account_id"].isin(accounts), "account_id"]
+        )
+    }
+    rows = []
+    for key, fills in took.groupby(["maker_account", "cluster"], sort=True):
+        account, cluster = str(key[0]), int(key[1])  # type: ignore[call-overload]
+        c = info.loc[cluster]
+        start, sign = int(c["start"]), int(c["sign"])
+        total = float(liq_qty.get(cluster, 0.0))
+        positioned = fills[(fills["born"] >= start - pre_ns) & (fills["born"] < start)]
+        row: dict[str, object] = {
+            "account_id": account,
+            "cluster": int(cluster),
+            "start": start,
+            "end": int(c["end"]),
+            "sign": sign,
+            "liquidation_qty": total,
+            "took_qty": float(fills["qty"].sum()),
+            "positioned_qty": float(positioned["qty"].sum()),
+        }
+        if positioned.empty or total <= 0:
+            rows.append(row | _empty_conduct())
+            continue
+        entered = positioned["entered_qty"].to_numpy(dtype=float)
+        ratio = np.minimum(entered, total) / np.maximum(entered, total)
+        best = float(entered[int(np.argmax(ratio))])
+        sizes = entered_by_account.get(account, np.zeros(0))
+        lo_q, hi_q = np.searchsorted(
+            sizes, [best * (1 - size_tolerance), best * (1 + size_tolerance)]
+        )
+        usual = float(hi_q - lo_q) / len(sizes) if len(sizes) else 0.0
+        first, last = int(positioned["born"].min()), int(positioned["t"].max())
+        lo, hi = np.searchsorted(push_t, [first, last + 1])
+        in_dir = push_s[lo:hi] == sign
+        market = float(push_q[lo:hi][in_dir].sum())
+        own = float(push_q[lo:hi][in_dir & (push_acc[lo:hi] == account)].sum())
+        avg = float(np.average(positioned["price"], weights=positioned["qty"]))
+        k = np.searchsorted(times, int(c["end"]) + markout_ns, side="right") - 1
+        later = float(mids[k]) if k >= 0 and len(mids) else np.nan
+        share = float(positioned["qty"].sum()) / total
+        push_share = own / market if market > 0 else 0.0
+        row |= {
+            "positioned_share": share,
+            "order_qty": best,
+            "size_ratio": float(ratio.max()),
+            "usual_size_share": usual,
+            "push_qty": own,
+            "push_share": push_share,
+            "market_push_qty": market,
+            "first_entry": first,
+            "last_fill": last,
+            "avg_price": avg,
+            "markout_bps": -sign * (later - avg) / avg * 1e4 if np.isfinite(later) else np.nan,
+            "score": share * float(ratio.max()) * push_share,
+            "order_ids": sorted(set(positioned["maker_order"]) | set(positioned["taker_order"])),
+            "trade_ids": list(positioned["trade_id"]),
+        }
+        rows.append(row)
+    return pd.DataFrame(rows, columns=CONDUCT_COLUMNS)
+
+
+def _empty_conduct() -> dict[str, object]:
+    return {
+        "positioned_share": 0.0,
+        "order_qty": np.nan,
+        "size_ratio": 0.0,
+        "usual_size_share": np.nan,
+        "push_qty": 0.0,
+        "push_share": 0.0,
+        "market_push_qty": 0.0,
+        "first_entry": np.nan,
+        "last_fill": np.nan,
+        "avg_price": np.nan,
+        "markout_bps": np.nan,
+        "score": 0.0,
+        "order_ids": [],
+        "trade_ids": [],
+    }

@@ -9,10 +9,9 @@ import pandas as pd
 from pydantic import Field
 
 from features.data import NS, SymbolDay
-from features.front_running import tiled_flow
 from features.integrity import (
-    aggressive_flow_rate,
     liquidation_clusters,
+    liquidation_conduct,
     non_compliant_spans,
     obligation_timeline,
     same_group_trades,
@@ -171,31 +170,51 @@ class LiquidationHuntingParams(SectionModel):
         gt=0,
         description="Liquidation orders less than this many seconds apart are one cluster.",
     )
+    min_cluster_orders: int = Field(
+        2,
+        ge=1,
+        description="Least number of liquidation orders in a cluster: hunting targets a "
+        "cluster of client liquidation prices, not one position.",
+    )
     pre_window_s: float = Field(
         60.0,
         gt=0,
-        description="Seconds before a cluster (and through it) in which the AMM's aggression in "
-        "the liquidations' direction counts.",
+        description="An order that absorbed liquidations counts as positioned for them when it "
+        "was entered at most this many seconds before the cluster's first liquidation order.",
     )
-    baseline_quantile: float = Field(
-        0.999,
+    min_size_ratio: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Least ratio between the positioned order's entered quantity and the "
+        "cluster's liquidation quantity (smaller over larger): sized to the cluster.",
+    )
+    max_usual_size_share: float = Field(
+        0.05,
+        gt=0,
+        le=1,
+        description="The positioned order's quantity must be one the account rarely enters: at "
+        "most this share of its orders of the day have that quantity (within size_tolerance). "
+        "A market maker's ladder repeats its quote sizes; an order sized to a cluster does not.",
+    )
+    size_tolerance: float = Field(
+        0.01,
         gt=0,
         lt=1,
-        description="The AMM's aggressive flow before the cluster must exceed this quantile of "
-        "its aggressive flow over windows of the same length tiling the day.",
+        description="Relative tolerance within which two order quantities count as the same size.",
     )
-    min_liquidation_share: float = Field(
-        0.3,
-        ge=0,
-        le=1,
-        description="Least share of the cluster's liquidation volume the account took with "
-        "orders entered just before (see fresh_s): positioned to absorb them.",
-    )
-    fresh_s: float = Field(
-        5.0,
+    min_push_share: float = Field(
+        0.5,
         gt=0,
-        description="An order that filled liquidations counts as positioned for them when it "
-        "was entered at most this many seconds before the fill.",
+        le=1,
+        description="Least share of the aggressive volume in the liquidations' direction, "
+        "while the positioned order rested, that the account itself traded: it moved the "
+        "price towards its own waiting order.",
+    )
+    markout_s: float = Field(
+        60.0,
+        gt=0,
+        description="Horizon of the markout of the absorbing fills reported to the analyst.",
     )
 
 
@@ -204,12 +223,13 @@ class LiquidationHunting(RuleDetector):
 
     name = "liquidation_hunting"
     typology = Typology.MI_LIQUIDATION_HUNTING
-    version = "1.0.0"
+    version = "2.0.0"
     help = (
-        "For each cluster of LIQUIDATION orders, measures each AMM account's aggressive (taker) "
-        "flow in the liquidations' direction just before, against its own aggressive flow over "
-        "windows of the same length tiling the day, and the share of the liquidation fills it "
-        "took on the other side with their markout."
+        "For each cluster of LIQUIDATION orders, finds the AMM account that absorbed them with "
+        "an order it had entered just before, sized to the cluster rather than to its usual "
+        "quotes, and that itself made most of the aggressive flow pushing the price to that "
+        "order while it rested. The conjunction is compared with the account's own conduct at "
+        "the day's other clusters and with the external market makers' at the same cluster."
     )
     params_model = LiquidationHuntingParams
 
@@ -217,96 +237,98 @@ class LiquidationHunting(RuleDetector):
         clusters = liquidation_clusters(data, int(params.cluster_gap_s * NS))
         if clusters.empty or not data.amm_accounts:
             return DetectorOutput(clusters, candidates_frame([]))
-        pre = int(params.pre_window_s * NS)
-        day_start = int(day_bounds(data.day)[0].value)
+        amm = list(data.amm_accounts)
+        peers = list(data.external_mm_accounts)
+        conduct = liquidation_conduct(
+            data,
+            clusters,
+            amm + peers,
+            int(params.pre_window_s * NS),
+            int(params.markout_s * NS),
+            params.size_tolerance,
+        )
+        if conduct.empty:
+            return DetectorOutput(conduct, candidates_frame([]))
+        n_orders = clusters.set_index("cluster")["n_orders"]
+        conduct["n_orders"] = conduct["cluster"].map(n_orders).to_numpy(dtype=np.int64)
+        is_peer = conduct["account_id"].isin(peers).to_numpy()
+        peer_best = conduct[is_peer].groupby("cluster")["score"].max()
+        conduct["peer_score"] = conduct["cluster"].map(peer_best).fillna(0.0).to_numpy(float)
+        fires = np.asarray(
+            ~is_peer
+            & (conduct["n_orders"] >= params.min_cluster_orders)
+            & (conduct["positioned_qty"] > 0)
+            & (conduct["size_ratio"] >= params.min_size_ratio)
+            & (conduct["usual_size_share"] <= params.max_usual_size_share)
+            & (conduct["push_qty"] > 0)
+            & (conduct["push_share"] >= params.min_push_share)
+            & (conduct["score"] > conduct["peer_score"]),
+            dtype=bool,
+        )
         tv = data.trade_view
-        liq_trades = tv[tv["taker_origin"] == "LIQUIDATION"]
-        summary_t = data.order_summary.set_index("order_id")["t"]
         rows = []
-        feats = []
-        for account in data.amm_accounts:
-            starts = clusters["start"].to_numpy(dtype=np.int64) - pre
-            # the push runs up to and through the liquidations it triggers
-            ends = clusters["end"].to_numpy(dtype=np.int64) + 1
-            flow, _ = aggressive_flow_rate(data, [account], starts, ends)
-            mine = tv[tv["taker_account"] == account]
-            base = np.abs(
-                tiled_flow(
-                    mine["t"].to_numpy(),
-                    (mine["taker_sign"] * mine["qty"]).to_numpy(dtype=float),
-                    pre,
-                    day_start,
-                )
+        for row in conduct[fires].to_dict("records"):
+            account, sign = str(row["account_id"]), int(row["sign"])
+            own = conduct[(conduct["account_id"] == account) & ~fires]
+            usual_score = float(own["score"].max()) if len(own) else 0.0
+            first, last = int(row["first_entry"]), int(row["last_fill"])
+            push_trades = tv[
+                (tv["taker_account"] == account)
+                & (tv["taker_sign"] == sign)
+                & (tv["t"] >= first)
+                & (tv["t"] <= last)
+            ]
+            direction = "sold" if sign < 0 else "bought"
+            took_side = "bought" if sign < 0 else "sold"
+            markout = float(row["markout_bps"])
+            markout_text = (
+                f"; {text.bps(markout)} against the price {text.secs(params.markout_s * NS)} later"
+                if np.isfinite(markout)
+                else ""
             )
-            baseline = float(np.quantile(base, params.baseline_quantile))
-            for i, cl in enumerate(clusters.to_dict("records")):
-                sign = int(cl["sign"])
-                pushed = float(sign * flow[i])
-                fills = liq_trades[liq_trades["taker_order"].isin(cl["order_ids"])]
-                took = fills[fills["maker_account"] == account]
-                # the absorbing orders: entered just before the liquidations they filled
-                born = took["maker_order"].map(summary_t).to_numpy(dtype=float, na_value=np.nan)
-                age = took["t"].to_numpy(dtype=float) - born
-                took = took[np.nan_to_num(age, nan=np.inf) <= params.fresh_s * NS]
-                share = float(took["qty"].sum() / fills["qty"].sum()) if len(fills) else 0.0
-                later = data.price_at(np.array([int(cl["end"]) + 60 * NS]))[0]
-                avg = float(np.average(took["price"], weights=took["qty"])) if len(took) else np.nan
-                markout_bps = (
-                    -sign * (later - avg) / avg * 1e4 if np.isfinite(avg) and later else np.nan
-                )
-                feats.append(
-                    {
-                        "account_id": account,
-                        "cluster": cl["cluster"],
-                        "start": int(cl["start"]),
-                        "end": int(cl["end"]),
-                        "liquidation_sign": sign,
-                        "pushed_qty": pushed,
-                        "baseline_qty": baseline,
-                        "liquidation_share": share,
-                        "markout_bps": markout_bps,
-                    }
-                )
-                if not (pushed > baseline and share >= params.min_liquidation_share):
-                    continue
-                direction = "sold" if sign < 0 else "bought"
-                took_side = "bought" if sign < 0 else "sold"
-                push_trades = mine[
-                    (mine["t"] >= starts[i]) & (mine["t"] < ends[i]) & (mine["taker_sign"] == sign)
-                ]
-                markout_text = (
-                    f", {text.bps(markout_bps)} one minute later"
-                    if np.isfinite(markout_bps)
-                    else ""
-                )
-                explanation = (
-                    f"In the {text.secs(pre)} before {cl['n_orders']} liquidation order(s) "
-                    f"from {text.hms(int(cl['start']))} UTC, {account} aggressively {direction} "
-                    f"{text.qty(data, pushed)} net in their direction (its usual aggressive flow "
-                    f"over such windows is at most {text.qty(data, baseline)}, "
-                    f"q{params.baseline_quantile:.0%}), then {took_side} {share:.0%} of the "
-                    f"liquidation volume ({text.qty(data, float(took['qty'].sum()))}) at an average "
-                    f"{text.price(avg)}{markout_text}."
-                )
-                rows.append(
-                    {
-                        "account_id": account,
-                        "window_start": int(starts[i]),
-                        "window_end": int(max(cl["end"], took["t"].max() if len(took) else 0)),
-                        "excess": float(pushed / baseline) if baseline > 0 else 4.0,
-                        "order_ids": list(cl["order_ids"]),
-                        "trade_ids": list(push_trades["trade_id"]) + list(took["trade_id"]),
-                        "explanation": explanation,
-                        "features": {
-                            "pushed_qty": pushed,
-                            "baseline_aggressive_qty": baseline,
-                            "liquidation_share": share,
-                            "liquidation_qty": float(cl["quantity"]),
-                            "markout_bps": markout_bps,
-                        },
-                    }
-                )
-        return DetectorOutput(pd.DataFrame(feats), candidates_frame(rows))
+            explanation = (
+                f"{account} entered an order of {text.qty(data, row['order_qty'])} "
+                f"{text.secs(row['start'] - first)} before {row['n_orders']} "
+                f"liquidation orders from {text.hms(int(row['start']))} UTC, sized at "
+                f"{row['size_ratio']:.0%} of their {text.qty(data, row['liquidation_qty'])} "
+                f"(a size it uses for {row['usual_size_share']:.2%} of its orders); while it "
+                f"rested, {account} aggressively {direction} "
+                f"{text.qty(data, row['push_qty'])}, {row['push_share']:.0%} of the market's "
+                f"aggressive volume in that direction, then {took_side} "
+                f"{row['positioned_share']:.0%} of the liquidation volume at an average "
+                f"{text.price(row['avg_price'])}{markout_text}. Its conduct at the day's other "
+                f"clusters scores at most {usual_score:.2f} (this one {row['score']:.2f}); "
+                f"the external market makers' at this cluster {row['peer_score']:.2f}."
+            )
+            baseline = max(usual_score, float(row["peer_score"]), 0.25)
+            rows.append(
+                {
+                    "account_id": account,
+                    "window_start": first,
+                    "window_end": max(int(row["end"]), last),
+                    "excess": float(1.0 + row["score"] / baseline),
+                    "order_ids": list(row["order_ids"]),
+                    "trade_ids": list(push_trades["trade_id"]) + list(row["trade_ids"]),
+                    "explanation": explanation,
+                    "features": {
+                        "n_liquidation_orders": int(row["n_orders"]),
+                        "liquidation_qty": float(row["liquidation_qty"]),
+                        "positioned_share": float(row["positioned_share"]),
+                        "order_qty": float(row["order_qty"]),
+                        "size_ratio": float(row["size_ratio"]),
+                        "usual_size_share": float(row["usual_size_share"]),
+                        "push_qty": float(row["push_qty"]),
+                        "push_share": float(row["push_share"]),
+                        "market_push_qty": float(row["market_push_qty"]),
+                        "markout_bps": markout,
+                        "score": float(row["score"]),
+                        "baseline_own_other_clusters_score": usual_score,
+                        "baseline_peer_score": float(row["peer_score"]),
+                    },
+                }
+            )
+        features = conduct.drop(columns=["order_ids", "trade_ids"])
+        return DetectorOutput(features, candidates_frame(rows))
 
 
 class ObligationBreachParams(SectionModel):

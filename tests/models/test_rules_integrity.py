@@ -59,30 +59,46 @@ def test_wash_trade_alert_carries_contract_columns_and_baselines() -> None:
     assert "baseline_median_trade_qty" in json.loads(row["features"])
 
 
-def _liquidation_day(push: float) -> Scenario:
+def _liquidation_day(*, push: float, absorb_qty: float = 1.5) -> Scenario:
+    """A day of ladder quoting with one cluster of three liquidations (1.5 in all).
+
+    AMM-1 quotes 0.4 bids all day (its usual size). Before the cluster it enters a bid of
+    ``absorb_qty`` below the market and, when ``push`` > 0, sells ``push`` aggressively
+    into the external bids above it; the three liquidation sells then fill its bid.
+    """
     s = Scenario()
-    # the AMM's ordinary aggression through the day: small hedges
     for k in range(20):
-        m = s.new(1000 + k * 600, "XMM-1", "SELL", 68000.0, 0.05)
-        s.take(1000 + k * 600 + 1, "AMM-1", "BUY", [(m, 0.05)])
-    # the push: aggressive sells into external bids before the liquidations
+        s.new(1000 + k * 600, "AMM-1", "BUY", 67990.0 - k, 0.4)
+        m = s.new(1000 + k * 600 + 1, "XMM-1", "SELL", 68000.0, 0.05)
+        s.take(1000 + k * 600 + 2, "AMM-1", "BUY", [(m, 0.05)])
+    bid = s.new(20000, "AMM-1", "BUY", 67800.0, absorb_qty)
     if push:
         for k in range(4):
-            m = s.new(20000 + k * 10, "XMM-2", "BUY", 67900.0 - k * 10, push / 4)
-            s.take(20000 + k * 10 + 1, "AMM-1", "SELL", [(m, push / 4)])
-    bid = s.new(20058, "AMM-1", "BUY", 67800.0, 2.0)
+            m = s.new(20001 + k, "XMM-2", "BUY", 67900.0 - k * 10, push / 4)
+            s.take(20001.5 + k, "AMM-1", "SELL", [(m, push / 4)])
     for k in range(3):
-        s.take(20060 + k, f"CLI-{k + 1}", "SELL", [(bid, 0.5)], origin="LIQUIDATION")
+        s.take(20010 + k, f"CLI-{k + 1}", "SELL", [(bid, 0.5)], origin="LIQUIDATION")
     return s
 
 
-def test_liquidation_hunting_fires_on_push_then_take() -> None:
-    out = LiquidationHunting().run(_liquidation_day(2.0).build(), LiquidationHuntingParams())
+def test_liquidation_hunting_fires_on_positioned_order_push_then_take() -> None:
+    out = LiquidationHunting().run(_liquidation_day(push=0.4).build(), LiquidationHuntingParams())
     assert list(out.candidates["account_id"]) == ["AMM-1"]
+    features = out.candidates.iloc[0]["features"]
+    assert features["size_ratio"] == pytest.approx(1.0)
+    assert features["push_share"] == pytest.approx(1.0)
 
 
 def test_liquidation_hunting_is_silent_without_the_push() -> None:
-    out = LiquidationHunting().run(_liquidation_day(0.0).build(), LiquidationHuntingParams())
+    out = LiquidationHunting().run(_liquidation_day(push=0.0).build(), LiquidationHuntingParams())
+    assert out.candidates.empty
+
+
+def test_liquidation_hunting_is_silent_when_the_order_is_an_ordinary_quote() -> None:
+    # The bid that absorbed the cluster has the account's usual quote size: market making.
+    out = LiquidationHunting().run(
+        _liquidation_day(push=0.4, absorb_qty=0.4).build(), LiquidationHuntingParams()
+    )
     assert out.candidates.empty
 
 
