@@ -219,16 +219,20 @@ def table_to_parquet_bytes(table: pa.Table) -> bytes:
 
 
 @contextlib.contextmanager
-def table_writer(uri: str, schema: pa.Schema) -> Iterator[pq.ParquetWriter]:
+def table_writer(
+    uri: str, schema: pa.Schema, *, options: Mapping[str, Any] | None = None
+) -> Iterator[pq.ParquetWriter]:
     """Write one Parquet file in pieces: ``writer.write_table(t)`` per piece, same options.
 
     For outputs too large to hold as one table (a ten-million-event day): each
     piece becomes a row group. The bytes depend only on the pieces, so the file
-    is as reproducible as one written by :func:`write_table`.
+    is as reproducible as one written by :func:`write_table`. ``options`` as for
+    :func:`write_table`.
     """
     fs, path = filesystem(uri)
     fs.makedirs(posixpath.dirname(path), exist_ok=True)
-    with fs.open(path, "wb") as handle, pq.ParquetWriter(handle, schema, **_PARQUET_OPTIONS) as w:
+    settings = {**_PARQUET_OPTIONS, **(options or {})}
+    with fs.open(path, "wb") as handle, pq.ParquetWriter(handle, schema, **settings) as w:
         yield w
 
 
