@@ -120,3 +120,10 @@ def test_train_result_summary_is_json(training: tuple[Settings, TrainResult]) ->
         "iforest",
         "peer",
     ]
+
+
+def test_scoring_refuses_a_model_calibrated_in_another_format(trained: Settings) -> None:
+    """A model whose day calibration this code cannot read is refused, naming the fix."""
+    _edit_card(trained, "baseline", calibration_format=1)
+    with pytest.raises(ModelMismatchError, match=r"calibration has format 1.*retrain"):
+        load(trained.lake, "baseline", feature_list("baseline"))
