@@ -24,7 +24,8 @@ import contextlib
 import datetime as dt
 import functools
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -65,7 +66,21 @@ WHOLE_DAY: dict[str, tuple[str, ...]] = {
     Instruments.name: (Instruments.symbol,),
 }
 
-Writer = Callable[[pa.Table, str], str]
+#: Rows per row group of a curated file. A partition is converted and written one row
+#: group at a time, so it is never in memory whole as Arrow (pyarrow's default size).
+ROW_GROUP_ROWS = 1 << 20
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One curated file to write: its schema and its rows, one row group per piece."""
+
+    schema: pa.Schema
+    pieces: Iterable[pa.Table]
+
+
+Part = Callable[[], Partition]
+Writer = Callable[[Partition, str], str]
 
 
 def parquet_options(dataset: str, schema: pa.Schema) -> dict[str, Any]:
@@ -87,8 +102,14 @@ def parquet_options(dataset: str, schema: pa.Schema) -> dict[str, Any]:
 
 
 def _writer_of(dataset: str) -> Writer:
-    def write(table: pa.Table, uri: str) -> str:
-        return storage.write_table(table, uri, options=parquet_options(dataset, table.schema))
+    def write(partition: Partition, uri: str) -> str:
+        schema = partition.schema
+        options = parquet_options(dataset, schema)
+        with storage.table_writer(uri, schema, options=options) as out:
+            for piece in partition.pieces:
+                # Same columns; only a piece's nullability flags may differ from the file's.
+                out.write_table(pa.Table.from_arrays(piece.columns, schema=schema))
+        return uri
 
     return write
 
@@ -123,9 +144,6 @@ def to_arrow(
     return table
 
 
-Part = Callable[[], pa.Table]
-
-
 def _by_symbol(
     frame: pd.DataFrame,
     dataset: type[Dataset],
@@ -148,8 +166,9 @@ def _by_symbol(
         codes = np.where(keep, codes, -1)
     first = _sortable(frame[keys[0]])
     single = len(keys) == 1
+    nulls = _null_masks(frame, dataset)
 
-    def build(code: int) -> pa.Table:
+    def build(code: int) -> Partition:
         rows = np.flatnonzero(codes == code)
         values = first[rows]
         ordered = len(values) < 2 or bool(np.all(values[1:] > values[:-1]))
@@ -157,15 +176,77 @@ def _by_symbol(
             # One numeric key: sort the row positions, so row-aligned arrays follow.
             rows = rows[np.argsort(values, kind="stable")]
             ordered = True
-        table = to_arrow(frame, dataset, keep_bookkeeping=False, rows=rows)
         if not ordered:
+            # Several keys (trades by event_time, then trade_id): Arrow sorts the
+            # symbol's rows whole (trades are a small part of a day).
+            table = to_arrow(frame, dataset, keep_bookkeeping=False, rows=rows)
             table = table.sort_by([(k, "ascending") for k in keys])
+            return Partition(table.schema, _slices(table))
+        key = None
         if dataset is Orders:
-            table = with_order_key(table, None if order_codes is None else order_codes[rows])
-        return table
+            key = order_key_array(
+                pa.array(frame[Orders.order_id], from_pandas=True).take(pa.array(rows))
+                if order_codes is None
+                else order_codes[rows]
+            )
+        schema = _partition_schema(frame, dataset, rows, nulls, key)
+        return Partition(schema, _pieces(frame, dataset, rows, key))
 
     present = np.unique(codes[codes >= 0])
     return {str(symbols[code]): functools.partial(build, int(code)) for code in present}
+
+
+def _slices(table: pa.Table) -> Iterator[pa.Table]:
+    for start in range(0, max(table.num_rows, 1), ROW_GROUP_ROWS):
+        yield table.slice(start, ROW_GROUP_ROWS)
+
+
+def _pieces(
+    frame: pd.DataFrame, dataset: type[Dataset], rows: np.ndarray, key: pa.Array | None
+) -> Iterator[pa.Table]:
+    """The partition's rows converted one row group at a time."""
+    for start in range(0, max(len(rows), 1), ROW_GROUP_ROWS):
+        piece = to_arrow(
+            frame, dataset, keep_bookkeeping=False, rows=rows[start : start + ROW_GROUP_ROWS]
+        )
+        if key is not None:
+            piece = _append_key(piece, key.slice(start, ROW_GROUP_ROWS))
+        yield piece
+
+
+def _null_masks(frame: pd.DataFrame, dataset: type[Dataset]) -> dict[str, np.ndarray]:
+    """Where the contract's not-nullable columns hold nulls, for those that do at all."""
+    masks = {}
+    for spec in dataset.columns():
+        if spec.field.nullable or spec.name not in frame.columns:
+            continue
+        mask = np.asarray(frame[spec.name].isna().to_numpy(), dtype=bool)
+        if mask.any():
+            masks[spec.name] = mask
+    return masks
+
+
+def _partition_schema(
+    frame: pd.DataFrame,
+    dataset: type[Dataset],
+    rows: np.ndarray,
+    nulls: dict[str, np.ndarray],
+    key: pa.Array | None,
+) -> pa.Schema:
+    """The schema :func:`to_arrow` gives the partition's rows taken whole.
+
+    A required column is marked nullable when it holds a null in these rows (as
+    :func:`surveillance.validate.to_contract_table` marks it), decided before any
+    row group is converted.
+    """
+    schema = to_arrow(frame, dataset, keep_bookkeeping=False, rows=rows[:0]).schema
+    for name, mask in nulls.items():
+        if mask[rows].any():
+            index = schema.get_field_index(name)
+            schema = schema.set(index, schema.field(index).with_nullable(True))
+    if key is not None:
+        schema = _append_key(schema.empty_table(), key.slice(0, 0), key.null_count > 0).schema
+    return schema
 
 
 def order_key(codes: np.ndarray) -> np.ndarray:
@@ -178,26 +259,39 @@ def order_key(codes: np.ndarray) -> np.ndarray:
     return np.asarray(dense, dtype=np.int64)
 
 
+def order_key_array(ids: np.ndarray | pa.ChunkedArray) -> pa.Array:
+    """:data:`ORDER_KEY` of one partition's rows (in seq order), as an Arrow int64 array.
+
+    ``ids`` are the rows' integer order codes (negative where ``order_id`` is
+    null), or the ``order_id`` strings themselves, which are then
+    dictionary-encoded: that numbers distinct ids in order of first appearance too.
+    A null ``order_id`` has a null key.
+    """
+    if isinstance(ids, pa.ChunkedArray):
+        encoded = pc.dictionary_encode(ids).combine_chunks()
+        return pc.cast(encoded.indices, pa.int64())
+    missing = ids < 0
+    values = np.zeros(len(ids), dtype=np.int64)
+    values[~missing] = order_key(ids[~missing])
+    return pa.array(values, pa.int64(), mask=missing if missing.any() else None)
+
+
 def with_order_key(table: pa.Table, codes: np.ndarray | None = None) -> pa.Table:
     """``table`` (one symbol's orders, in seq order) with :data:`ORDER_KEY` appended.
 
-    ``codes`` are the rows' order codes when already computed (negative where
-    ``order_id`` is null); otherwise ``order_id`` is dictionary-encoded, which
-    numbers distinct ids in order of first appearance too. A null ``order_id`` has a
-    null key. A venue column of the same name is replaced: the key is the lake's.
+    ``codes`` are the rows' order codes when already computed; otherwise the
+    ``order_id`` column is encoded (see :func:`order_key_array`). A venue column of
+    the same name is replaced: the key is the lake's.
     """
-    if codes is None:
-        encoded = pc.dictionary_encode(table.column(Orders.order_id)).combine_chunks()
-        key = pc.cast(encoded.indices, pa.int64())
-    else:
-        missing = codes < 0
-        values = np.zeros(len(codes), dtype=np.int64)
-        values[~missing] = order_key(codes[~missing])
-        key = pa.array(values, pa.int64(), mask=missing if missing.any() else None)
+    column = table.column(Orders.order_id)
+    return _append_key(table, order_key_array(column if codes is None else codes))
+
+
+def _append_key(table: pa.Table, key: pa.Array, nullable: bool | None = None) -> pa.Table:
     if ORDER_KEY in table.column_names:
         table = table.drop_columns([ORDER_KEY])
-    field = pa.field(ORDER_KEY, pa.int64(), nullable=key.null_count > 0)
-    return table.append_column(field, key)
+    loose = key.null_count > 0 if nullable is None else nullable
+    return table.append_column(pa.field(ORDER_KEY, pa.int64(), nullable=loose), key)
 
 
 def _codes(column: pd.Series) -> tuple[np.ndarray, list[Any]]:
@@ -280,10 +374,11 @@ def _whole(
     dataset: type[Dataset],
     keep: np.ndarray | None,
     order: list[tuple[str, str]],
-) -> pa.Table:
+) -> Partition:
     table = to_arrow(frame if keep is None else frame.loc[keep], dataset, keep_bookkeeping=False)
     table = table.sort_by(order) if order else table
-    return with_order_key(table) if dataset is Orders else table
+    table = with_order_key(table) if dataset is Orders else table
+    return Partition(table.schema, [table])
 
 
 def write_quarantine(
@@ -293,7 +388,7 @@ def write_quarantine(
     masks: Mapping[str, np.ndarray],
     reasons: Mapping[str, pd.Series],
     *,
-    writer: Writer | None = None,
+    writer: Callable[[pa.Table, str], str] | None = None,
 ) -> str:
     """Replace the day's quarantine with the quarantined rows of every dataset.
 
@@ -320,9 +415,8 @@ def write_quarantine(
     return uri
 
 
-#: Partitions built and written at once. Two: the machine's cores; each partition in
-#: flight holds its Arrow copy (a third of a three-symbol day's orders), so more would
-#: raise the peak memory without a core to run on.
+#: Partitions built and written at once: the machine's two cores. Each holds one row
+#: group (:data:`ROW_GROUP_ROWS`) as Arrow at a time, so two cost little memory.
 WRITE_THREADS = 2
 
 
@@ -339,8 +433,8 @@ def _write_all(jobs: Sequence[tuple[Part, str, Writer]]) -> None:
     def run(job: tuple[Part, str, Writer]) -> str:
         part, uri, writer = job
         written = writer(part(), uri)
-        # Arrow's allocator keeps freed pages for reuse; a partition's copy is not
-        # reused, and holding it would raise the day's peak memory.
+        # Arrow's allocator keeps freed pages for reuse; the row groups are not
+        # reused, and holding them would raise the day's peak memory.
         pa.default_memory_pool().release_unused()
         return written
 

@@ -47,6 +47,7 @@ from surveillance.validate import (
     RULES_BY_CODE,
     LandingDay,
     Rule,
+    prepare_in_background,
     read_dataset_files,
 )
 
@@ -410,6 +411,7 @@ class _Context:
         whole = [item for item in plan if item.column is None]
         for start in range(0, len(whole), _CHUNK):
             groups.append((frame, whole[start : start + _CHUNK]))
+        whole_groups = list(groups)
         columns: dict[str, list[Planned]] = {}
         for item in plan:
             if item.column is not None:
@@ -419,7 +421,11 @@ class _Context:
 
         outcomes: dict[str, dict[str, Any]] = {}
         result: dict[str, Any] = {}
-        for data, items in groups:
+        # Column checks first: the contract rules' shared arrays are meanwhile derived
+        # on the other core (validate_day starts that). The result's frame (meta) is
+        # the first group's in plan order, whatever ran first.
+        first = groups[0][1] if groups else []
+        for data, items in [*groups[len(whole_groups) :], *whole_groups]:
             batch = self.definition(asset).get_batch(batch_parameters={"dataframe": data})
             part = dict(
                 batch.validate(
@@ -427,7 +433,8 @@ class _Context:
                 ).to_json_dict()
             )
             outcomes.update((_reason_of(o), o) for o in part["results"])
-            result = result or part
+            if items is first or not result:
+                result = part
             failed = [item for item in items if not outcomes[item.reason]["success"]]
             if failed:
                 detail = batch.validate(self.suite(suite_name, failed), result_format=_DETAILS)
@@ -467,6 +474,20 @@ class _Context:
 
 
 @contextlib.contextmanager
+def _preparing(day: LandingDay, wanted: bool) -> Iterator[None]:
+    """The rules' shared arrays derived on the other core while GX checks columns.
+
+    Joined on the way out, so no work of this day outlives the gate.
+    """
+    thread = prepare_in_background(day) if wanted else None
+    try:
+        yield
+    finally:
+        if thread is not None:
+            thread.join()
+
+
+@contextlib.contextmanager
 def _registered(day: LandingDay) -> Iterator[str]:
     token = uuid.uuid4().hex
     _ACTIVE_DAYS[token] = day
@@ -492,7 +513,8 @@ def validate_day(
     results: dict[str, dict[str, Any]] = {}
     checks: list[Check] = []
     failures: list[pd.DataFrame] = []
-    with _registered(day) as token:
+    run = custom_rules() if rules is None else tuple(rules)
+    with _registered(day) as token, _preparing(day, bool(run)):
         for dataset in datasets:
             table = day.tables.get(dataset.name)
             if table is None:
@@ -500,7 +522,7 @@ def validate_day(
             plan = content_plan(
                 dataset,
                 list(table.columns),
-                custom_rules() if rules is None else rules,
+                run,
                 min_rows=(min_rows or {}).get(dataset.name, 0),
             )
             frame = table.copy(deep=False)

@@ -26,6 +26,7 @@ from surveillance.validate.rules import (
     Rule,
     find_violations,
     order_keys,
+    prepare_in_background,
     trade_keys,
 )
 
@@ -42,6 +43,7 @@ __all__ = [
     "find_violations",
     "landing_day_from_tables",
     "order_keys",
+    "prepare_in_background",
     "read_dataset_files",
     "read_landing_day",
     "to_contract_table",

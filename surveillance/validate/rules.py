@@ -19,6 +19,8 @@ sides and ids only for trades with exactly two fills (the others are flagged by
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -1948,6 +1950,31 @@ def find_violations(day: LandingDay, rules: Sequence[Rule] = RULES) -> pd.DataFr
     if not frames:
         return _empty_violations()
     return pd.concat(frames, ignore_index=True)
+
+
+def prepare_in_background(day: LandingDay) -> threading.Thread:
+    """Start deriving, in a second thread, the arrays the rules share.
+
+    The order codes (one hash of every order id), the engine and order-life sort
+    orders and the join of FILL rows to trades are most of the rules' time; they are
+    numpy and Arrow work that releases the GIL, so a caller with other work to do
+    first (the ingest gate runs its column expectations) gets them on the other core.
+    Rules that run before the thread is done wait for the array they need (each is
+    computed once, under its own lock) or use it when ready; a failure in the thread
+    is left for the rule that needs the array to meet and report. The returned
+    thread may be joined; it need not be.
+    """
+    ctx = _context(day)  # made here, in the caller's thread: one context per day
+
+    def derive() -> None:
+        with contextlib.suppress(Exception):
+            ctx.orders.previous_in_life()
+            if len(ctx.frame(Trades.name)):
+                _ = ctx.fills
+
+    thread = threading.Thread(target=derive, name="mmsurv-rules-prepare", daemon=True)
+    thread.start()
+    return thread
 
 
 def order_keys(day: LandingDay) -> np.ndarray:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -99,17 +100,19 @@ def test_a_failure_part_way_through_writing_keeps_the_previous_partitions(
     ingest_day(run_settings, small_day.day, ingested_at=AT)
     before = _files(tmp_path / "lake" / "curated")
     corruptors.extra_column(landing_copy, small_day.day)
-    real = storage.write_table
+    real = storage.table_writer
     written: list[str] = []
 
-    def fail_on_second_symbol(table: Any, uri: str, **options: Any) -> str:
+    @contextlib.contextmanager
+    def fail_on_second_symbol(uri: str, schema: Any, **options: Any) -> Iterator[Any]:
         if "symbol=" in uri:
             written.append(uri)
             if len(written) == 2:
                 raise OSError("disk full")
-        return real(table, uri, **options)
+        with real(uri, schema, **options) as writer:
+            yield writer
 
-    monkeypatch.setattr(storage, "write_table", fail_on_second_symbol)
+    monkeypatch.setattr(storage, "table_writer", fail_on_second_symbol)
     with pytest.raises(OSError, match="disk full"):
         ingest_day(run_settings, small_day.day, ingested_at=AT)
     assert _files(tmp_path / "lake" / "curated") == before
