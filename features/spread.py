@@ -23,7 +23,7 @@ import pandas as pd
 from features.book import asof_top, own_quotes, top_frame
 from features.data import NS, SymbolDay
 from features.windows import window_bounds
-from surveillance.contract import EventType, Role
+from surveillance.contract import DEFAULT_ORIGIN, EventType, Role
 
 
 def time_weighted(
@@ -466,3 +466,49 @@ def spoof_bursts(
         b["opp_order_ids"] = [sorted(set(oids[x:y])) for x, y in zip(lo, hi, strict=True)]
         parts.append(b)
     return pd.concat(parts, ignore_index=True)[cols]
+
+
+def large_client_arrivals(
+    data: SymbolDay, quantile: float, parent_gap_ns: int
+) -> tuple[pd.DataFrame, float]:
+    """The first slice of each large client parent order, sized as the client entered it.
+
+    Client orders meant to trade on arrival (market, IOC or FOK, or any that executed
+    as taker) of one account and side less than ``parent_gap_ns`` apart are one
+    parent; a parent is large when its *entered* quantity is at or above ``quantile``
+    of the day's client parents. The entered size, not the executed one, is what a
+    widening anticipates: a limit order that meets a widened spread may execute
+    little of it. Returns one row per large parent (``order_id``, ``account_id``,
+    ``sign``, ``arrival`` = gateway time when known, ``quantity`` of the first slice,
+    ``parent_qty``) and the threshold.
+    """
+    summary = data.order_summary
+    wants_now = (
+        (summary["order_type"] == "MARKET")
+        | summary["tif"].isin(["IOC", "FOK"])
+        | (summary["taker_qty"] > 0)
+    )
+    clients = summary[
+        (summary["role"] == Role.CLIENT.value)
+        & (summary["origin"] == DEFAULT_ORIGIN.value)
+        & wants_now
+    ].copy()
+    cols = ["order_id", "account_id", "sign", "arrival", "quantity", "parent_qty"]
+    if clients.empty:
+        return pd.DataFrame(columns=cols), float("nan")
+    clients["arrival"] = np.where(
+        clients["gw"] > np.iinfo(np.int64).min, clients["gw"], clients["t"]
+    )
+    clients = clients.sort_values(["account_id", "sign", "arrival"], kind="stable")
+    new = (
+        (clients["account_id"] != clients["account_id"].shift())
+        | (clients["sign"] != clients["sign"].shift())
+        | (clients["arrival"].diff().fillna(parent_gap_ns + 1) > parent_gap_ns)
+    )
+    clients["parent"] = np.cumsum(new.to_numpy())
+    size = clients.groupby("parent")["max_quantity"].sum()
+    threshold = float(np.quantile(size, quantile))
+    clients["parent_qty"] = clients["parent"].map(size).to_numpy()
+    first = clients.drop_duplicates("parent")
+    large = first[first["parent_qty"].to_numpy() >= threshold]
+    return large.sort_values("arrival")[cols].reset_index(drop=True), threshold

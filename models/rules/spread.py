@@ -10,14 +10,16 @@ import pandas as pd
 from pydantic import Field
 
 from features.data import NS, SymbolDay
-from features.front_running import client_large_orders
 from features.preferential import fast_tail, latencies
 from features.spread import (
     depth_columns,
     fade_candidates,
+    large_client_arrivals,
     pull_rate,
+    quote_spread_series,
     spoof_bursts,
     spread_before,
+    time_weighted,
 )
 from features.windows import segments_from_gaps
 from models.rules import text
@@ -180,26 +182,55 @@ class SpreadWideningParams(SectionModel):
     )
     local_window_s: tuple[float, float] = Field(
         (60.0, 20.0),
-        description="The local baseline: the account's spread from this many seconds before "
-        "the order to this many (before any pre-positioned widening).",
+        description="The local baseline before: the account's spread from this many seconds "
+        "before the order to this many (before any pre-positioned widening).",
+    )
+    after_window_s: tuple[float, float] = Field(
+        (10.0, 50.0),
+        description="The local baseline after: the account's spread from this many seconds "
+        "after the order to this many. The larger of the two baselines counts, so a lasting "
+        "change (a volatile regime, a new quoting policy) is not a widening before the order.",
     )
     placebo_step_s: float = Field(
-        10.0,
+        2.0,
         gt=0,
         description="Spacing of the placebo times at which the same ratio is measured over the "
         "day (the account's ordinary spread changes, including volatility regimes).",
     )
+    placebo_exclusion_s: float = Field(
+        60.0,
+        gt=0,
+        description="Placebo times closer than this many seconds to a large client order are "
+        "left out: the baseline is the account's behaviour when no large order is coming.",
+    )
     min_ratio: float = Field(
-        1.3, gt=1, description="Least ratio of the spread before the order to the local baseline."
+        1.15,
+        gt=1,
+        description="Least ratio of the spread before the order to the larger local baseline.",
     )
     alpha: float = Field(
         0.05,
         gt=0,
         lt=1,
         description="False-alert rate per symbol-day: a ratio alerts when the share of placebo "
-        "times with a ratio at least as high, times the number of orders and accounts "
-        "examined, is below this.",
+        "times with a ratio at least as high, times the number of large orders examined, is "
+        "below this.",
     )
+
+
+def _widening_ratio(
+    times: np.ndarray, spread: np.ndarray, at: np.ndarray, p: SpreadWideningParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(spread now, baseline before, baseline after, now / larger baseline) at ``at``."""
+    now_w = int(p.now_window_s * NS)
+    far, near = (int(x * NS) for x in p.local_window_s)
+    a_near, a_far = (int(x * NS) for x in p.after_window_s)
+    now = time_weighted(times, spread, at - now_w, at)
+    before = time_weighted(times, spread, at - far, at - near)
+    after = time_weighted(times, spread, at + a_near, at + a_far)
+    base = np.fmax(before, after)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return now, before, after, now / base
 
 
 class SpreadWidening(RuleDetector):
@@ -207,106 +238,137 @@ class SpreadWidening(RuleDetector):
 
     name = "spread_widening"
     typology = Typology.SM_SPREAD_WIDENING
-    version = "2.0.0"
+    version = "3.0.0"
     help = (
         "Before each large client order, compares each AMM account's own time-weighted quoted "
-        "spread in the last second with its spread a minute earlier; the baseline is the same "
-        "ratio at placebo times all day (the account's ordinary spread changes, volatility "
-        "regimes included), against which the order's ratio must be an outlier. External "
-        "market makers' spread over the same seconds is reported beside it."
+        "spread in the last second with its spread a minute earlier and half a minute later "
+        "(the larger of the two: a lasting change such as a volatile regime is not a widening "
+        "before the order). The baseline is the same ratio at placebo times all day away from "
+        "large client orders, against which the order's ratio must be an outlier. Large "
+        "orders are sized as the client entered them; each is tested once, on the AMM account "
+        "that quoted the inside spread before it. External market makers' spread over the "
+        "same seconds is reported beside it."
     )
     params_model = SpreadWideningParams
 
     def run(self, data: SymbolDay, params: SpreadWideningParams) -> DetectorOutput:
-        large, threshold = client_large_orders(
+        # the spread a large order meets on arrival is what a widening targets: the first
+        # slice of each large parent (later slices meet the impact of the earlier ones)
+        large, threshold = large_client_arrivals(
             data, params.large_quantile, int(params.parent_gap_s * NS)
         )
         if large.empty or not data.amm_accounts:
             return DetectorOutput(large, candidates_frame([]))
-        # the spread a large order meets on arrival is what a widening targets: the first
-        # slice of each large parent (later slices meet the impact of the earlier ones)
-        large = large.sort_values("arrival").drop_duplicates("parent").reset_index(drop=True)
         now_w = int(params.now_window_s * NS)
-        far, near = (int(x * NS) for x in params.local_window_s)
+        near = int(params.local_window_s[1] * NS)
         t0 = large["arrival"].to_numpy(dtype=np.int64)
         day_start = int(day_bounds(data.day)[0].value)
         grid = day_start + np.arange(
-            far, 24 * 3600 * NS, int(params.placebo_step_s * NS), dtype=np.int64
+            int(params.local_window_s[0] * NS),
+            24 * 3600 * NS - int(params.after_window_s[1] * NS),
+            int(params.placebo_step_s * NS),
+            dtype=np.int64,
         )
+        # placebo times away from every large client order (before or after it)
+        excl = int(params.placebo_exclusion_s * NS)
+        nearest = np.searchsorted(t0, grid)
+        gap_next = np.abs(t0[np.clip(nearest, 0, len(t0) - 1)] - grid)
+        gap_prev = np.abs(grid - t0[np.clip(nearest - 1, 0, len(t0) - 1)])
+        grid = grid[np.minimum(gap_next, gap_prev) >= excl]
         peers = data.external_mm_accounts
         peer_spread = (
             _nanmedian_rows(np.vstack([spread_before(data, [p], t0 - now_w, t0) for p in peers]))
             if peers
             else np.full(len(t0), np.nan)
         )
-        n_tests = len(t0) * len(data.amm_accounts)
+        n_tests = len(t0)
         frames = []
-        rows = []
         for account in data.amm_accounts:
-            now = spread_before(data, [account], t0 - now_w, t0)
-            local = spread_before(data, [account], t0 - far, t0 - near)
-            g_ratio = spread_before(data, [account], grid - now_w, grid) / spread_before(
-                data, [account], grid - far, grid - near
-            )
+            series = quote_spread_series(data, [account])
+            st = series["t"].to_numpy()
+            sv = series["spread_bps"].to_numpy(dtype=float)
+            now, before, after, ratio = _widening_ratio(st, sv, t0, params)
+            g_ratio = _widening_ratio(st, sv, grid, params)[3]
             g_ratio = np.sort(g_ratio[np.isfinite(g_ratio)])
-            with np.errstate(invalid="ignore", divide="ignore"):
-                ratio = now / local
             exceed = len(g_ratio) - np.searchsorted(g_ratio, ratio, side="left")
             p = (exceed + 1.0) / (len(g_ratio) + 1.0)
-            p_adj = np.minimum(p * n_tests, 1.0)
-            frame = large[["order_id", "account_id", "sign", "arrival", "taker_qty"]].assign(
-                amm_account=account,
-                spread_now_bps=now,
-                spread_local_bps=local,
-                ratio=ratio,
-                placebo_exceed=exceed,
-                p_placebo=p,
-                p_adjusted=p_adj,
-                peer_spread_bps=peer_spread,
+            frames.append(
+                large[["order_id", "account_id", "sign", "arrival", "quantity"]].assign(
+                    amm_account=account,
+                    spread_now_bps=now,
+                    spread_before_bps=before,
+                    spread_after_bps=after,
+                    ratio=ratio,
+                    placebo_exceed=exceed,
+                    placebo_times=len(g_ratio),
+                    p_placebo=p,
+                    p_adjusted=np.minimum(p * n_tests, 1.0),
+                    peer_spread_bps=peer_spread,
+                )
             )
-            frames.append(frame)
-            hit = (np.nan_to_num(ratio) >= params.min_ratio) & (p_adj < params.alpha)
-            for i in np.flatnonzero(hit):
-                rec = frame.iloc[i]
-                side = "buy" if rec["sign"] > 0 else "sell"
-                peer_text = (
-                    f" External market makers quoted {peer_spread[i]:.1f} bps over the same second."
-                    if np.isfinite(peer_spread[i])
-                    else ""
-                )
-                explanation = (
-                    f"In the {text.secs(now_w)} before client {rec['account_id']}'s "
-                    f"{text.qty(data, rec['taker_qty'])} {side} order arrived at "
-                    f"{text.hms(int(rec['arrival']))} UTC, {account} quoted a spread of "
-                    f"{now[i]:.1f} bps, {ratio[i]:.2f}x its {local[i]:.1f} bps of "
-                    f"{params.local_window_s[0]:g}-{params.local_window_s[1]:g} s earlier. At "
-                    f"placebo times all day its spread rose that much in {int(exceed[i])} of "
-                    f"{len(g_ratio)} cases ({n_tests} large orders examined).{peer_text}"
-                )
-                rows.append(
-                    {
-                        "account_id": account,
-                        "window_start": int(rec["arrival"]) - near,
-                        "window_end": int(rec["arrival"]),
-                        "excess": float(np.log10(params.alpha / max(float(p_adj[i]), 1e-300)) + 1),
-                        "order_ids": [str(rec["order_id"])],
-                        "trade_ids": [],
-                        "explanation": explanation,
-                        "features": {
-                            "spread_now_bps": now[i],
-                            "baseline_local_spread_bps": local[i],
-                            "ratio": ratio[i],
-                            "baseline_placebo_exceed": int(exceed[i]),
-                            "baseline_placebo_times": len(g_ratio),
-                            "p_adjusted": float(p_adj[i]),
-                            "peer_spread_bps": peer_spread[i],
-                            "client_qty": float(rec["taker_qty"]),
-                            "client_account": rec["account_id"],
-                            "large_threshold": threshold,
-                        },
-                    }
-                )
-        features = pd.concat(frames, ignore_index=True) if frames else large
+        features = pd.concat(frames, ignore_index=True)
+        # one test per order: the account that quoted the AMM's inside spread before it
+        # (the spread clients meet), i.e. the narrowest local baseline
+        inside = (
+            features.assign(_b=features["spread_before_bps"].fillna(np.inf))
+            .sort_values(["order_id", "_b"], kind="stable")
+            .drop_duplicates("order_id")
+            .index
+        )
+        features["tested"] = features.index.isin(inside)
+        hit = features[
+            features["tested"].to_numpy()
+            & (np.nan_to_num(features["ratio"].to_numpy()) >= params.min_ratio)
+            & (features["p_adjusted"].to_numpy() < params.alpha)
+        ]
+        rows = []
+        for _, rec in hit.iterrows():
+            account = str(rec["amm_account"])
+            side = "buy" if rec["sign"] > 0 else "sell"
+            peer = float(rec["peer_spread_bps"])
+            peer_text = (
+                f" External market makers quoted {peer:.1f} bps over the same second."
+                if np.isfinite(peer)
+                else ""
+            )
+            explanation = (
+                f"In the {text.secs(now_w)} before client {rec['account_id']}'s "
+                f"{text.qty(data, rec['quantity'])} {side} order arrived at "
+                f"{text.hms(int(rec['arrival']))} UTC, {account} quoted a spread of "
+                f"{rec['spread_now_bps']:.1f} bps, {rec['ratio']:.2f}x the larger of its "
+                f"{rec['spread_before_bps']:.1f} bps of {params.local_window_s[0]:g}-"
+                f"{params.local_window_s[1]:g} s earlier and its {rec['spread_after_bps']:.1f} "
+                f"bps of {params.after_window_s[0]:g}-{params.after_window_s[1]:g} s later. At "
+                f"{int(rec['placebo_times'])} placebo times away from large orders its spread "
+                f"rose that much {int(rec['placebo_exceed'])} time(s) ({n_tests} large orders "
+                f"examined).{peer_text}"
+            )
+            rows.append(
+                {
+                    "account_id": account,
+                    "window_start": int(rec["arrival"]) - near,
+                    "window_end": int(rec["arrival"]),
+                    "excess": float(
+                        np.log10(params.alpha / max(float(rec["p_adjusted"]), 1e-300)) + 1
+                    ),
+                    "order_ids": [str(rec["order_id"])],
+                    "trade_ids": [],
+                    "explanation": explanation,
+                    "features": {
+                        "spread_now_bps": float(rec["spread_now_bps"]),
+                        "baseline_before_spread_bps": float(rec["spread_before_bps"]),
+                        "baseline_after_spread_bps": float(rec["spread_after_bps"]),
+                        "ratio": float(rec["ratio"]),
+                        "baseline_placebo_exceed": int(rec["placebo_exceed"]),
+                        "baseline_placebo_times": int(rec["placebo_times"]),
+                        "p_adjusted": float(rec["p_adjusted"]),
+                        "peer_spread_bps": peer,
+                        "client_qty": float(rec["quantity"]),
+                        "client_account": str(rec["account_id"]),
+                        "large_threshold": threshold,
+                    },
+                }
+            )
         return DetectorOutput(features, candidates_frame(rows))
 
 

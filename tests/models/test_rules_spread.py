@@ -47,7 +47,7 @@ def test_quote_fade_is_silent_when_the_quote_stays() -> None:
     assert out.candidates.empty
 
 
-def _widening_day(widen: bool) -> Scenario:
+def _widening_day(widen: bool, *, lasting: bool = False) -> Scenario:
     s = Scenario()
     bid = s.new(1, "AMM-1", "BUY", 67995.0, 0.5)
     ask = s.new(1.1, "AMM-1", "SELL", 68005.0, 0.5)
@@ -63,8 +63,9 @@ def _widening_day(widen: bool) -> Scenario:
         s.replace(24_580, bid, price=67900.0)
         s.replace(24_580.1, ask, price=68100.0)
     s.take(24_600, "CLI-5", "BUY", [(peer_ask, 3.0)])
-    s.replace(24_610, bid, price=67995.0)
-    s.replace(24_610.1, ask, price=68005.0)
+    if not lasting:
+        s.replace(24_610, bid, price=67995.0)
+        s.replace(24_610.1, ask, price=68005.0)
     return s
 
 
@@ -75,6 +76,13 @@ def test_spread_widening_fires_before_a_large_client_order() -> None:
 
 def test_spread_widening_is_silent_at_the_usual_spread() -> None:
     out = SpreadWidening().run(_widening_day(False).build(), SpreadWideningParams())
+    assert out.candidates.empty
+
+
+def test_spread_widening_is_silent_when_the_wider_spread_lasts() -> None:
+    # the same widening 20 s before the order, but kept afterwards: a change of quoting
+    # (a volatile regime, a new policy), not a widening aimed at the order
+    out = SpreadWidening().run(_widening_day(True, lasting=True).build(), SpreadWideningParams())
     assert out.candidates.empty
 
 
@@ -95,9 +103,7 @@ def _spoof_day(
         ask = s.new(t + 0.03, "AMM-1", "SELL", 68005.0 + (k % 2) * 0.1, 0.5)
     peer_bid = s.new(1990, "XMM-1", "BUY", 67996.0, 0.2)
     s.new(1990.1, "XMM-1", "SELL", 68006.0, 1.0)
-    layers = [
-        s.new(2001 + i * 0.05, "AMM-1", "BUY", 67994.0 - i, layer_qty) for i in range(3)
-    ]
+    layers = [s.new(2001 + i * 0.05, "AMM-1", "BUY", 67994.0 - i, layer_qty) for i in range(3)]
     if trade_while_resting:
         s.take(2002, "AMM-1", "SELL", [(peer_bid, 0.2)])
     if cancel:
