@@ -310,7 +310,7 @@ def liquidation_conduct(
     accounts: list[str],
     pre_ns: int,
     markout_ns: int,
-    size_tolerance: float = 0.01,
+    size_tolerance: float = 0.0025,
 ) -> pd.DataFrame:
     """How each account stood to each liquidation cluster: positioned, pushed, absorbed.
 

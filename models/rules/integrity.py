@@ -198,10 +198,11 @@ class LiquidationHuntingParams(SectionModel):
         "A market maker's ladder repeats its quote sizes; an order sized to a cluster does not.",
     )
     size_tolerance: float = Field(
-        0.01,
+        0.0025,
         gt=0,
         lt=1,
-        description="Relative tolerance within which two order quantities count as the same size.",
+        description="Relative tolerance within which two order quantities count as the same size "
+        "(a ladder repeats its sizes exactly, up to lot rounding).",
     )
     min_push_share: float = Field(
         0.5,
