@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +20,7 @@ from surveillance.book.engine import (
     BookReplayer,
     ReplayParams,
     SymbolBook,
-    level_ticks,
+    price_levels,
 )
 from surveillance.book.output import book_writer
 from surveillance.book.schema import (
@@ -191,19 +190,22 @@ def replay_partition(
     """Stream one curated orders partition through the replay; outputs and closing book.
 
     Two passes over the partition, both in chunks: the first reads only ``price``
-    to find the day's distinct price levels, the second replays. With sinks, the
+    to find the day's price levels (see :func:`~surveillance.book.engine.price_levels`),
+    the second replays. With sinks, the
     ``top`` and ``queue`` batches go to them as they are made (see
     :class:`~surveillance.book.engine.BookReplayer`). ``opening`` (the previous
     day's ``open`` table) seeds the book; the second value returned is this day's.
     """
     carried = [opening.column(OpenOrders.price)] if opening is not None else []
-    prices = itertools.chain(
-        carried,  # streamed: never the whole day's price column at once
-        (b.column(0) for b in storage.iter_batches(uri, [Orders.price], batch_rows=chunk_rows)),
-    )
+
+    def prices() -> Iterable[pa.Array]:  # streamed: never the whole day's price column
+        yield from carried
+        for batch in storage.iter_batches(uri, [Orders.price], batch_rows=chunk_rows):
+            yield batch.column(0)
+
     replayer = BookReplayer(
         params,
-        level_ticks(prices, params.tick_size),
+        price_levels(prices, params.tick_size),
         top_sink=top_sink,
         queue_sink=queue_sink,
     )

@@ -181,6 +181,38 @@ def level_ticks(prices: Iterable[pa.Array | pa.ChunkedArray], tick_size: float) 
     return np.unique(np.concatenate(found))
 
 
+#: Most price levels spanned densely (every tick between the day's lowest and highest
+#: price): 96 bytes of level state each, so at most about 25 MB.
+DENSE_LEVELS = 1 << 18
+
+
+def price_levels(
+    prices: Callable[[], Iterable[pa.Array | pa.ChunkedArray]], tick_size: float
+) -> np.ndarray:
+    """The replay's price levels: every tick from the lowest price to the highest.
+
+    Only the extremes are read (Arrow's min/max, no per-price work), and a level's
+    index is then its tick minus the lowest. When the span exceeds
+    :data:`DENSE_LEVELS` ticks (a stray price far from the market), the levels are
+    the distinct ticks instead (:func:`level_ticks`, a second read of ``prices()``).
+    """
+    lo = hi = math.nan
+    for array in prices():
+        extremes = pc.min_max(array).as_py()
+        if extremes["min"] is None:
+            continue
+        lo = extremes["min"] if math.isnan(lo) else min(lo, extremes["min"])
+        hi = extremes["max"] if math.isnan(hi) else max(hi, extremes["max"])
+    if math.isnan(lo):
+        return np.zeros(0, dtype=np.int64)
+    if math.isfinite(lo) and math.isfinite(hi):
+        # rounding to the grid is monotone: every price's tick lies between these
+        first, last = (int(t) for t in to_counts(np.array([lo, hi]), tick_size)[0])
+        if last - first < DENSE_LEVELS:
+            return np.arange(first, last + 1, dtype=np.int64)
+    return level_ticks(prices(), tick_size)
+
+
 def _floats(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """A float column as NumPy, nulls as NaN."""
     if array.type != pa.float64():
@@ -263,6 +295,10 @@ class BookReplayer:
         self.params = params
         self.ticks = np.ascontiguousarray(ticks, dtype=np.int64)
         self.bps = np.asarray(params.depth_bps, dtype=np.int64)
+        #: Every tick from the lowest level to the highest: a level is its tick's offset.
+        self.dense = bool(len(self.ticks)) and int(self.ticks[-1] - self.ticks[0]) + 1 == len(
+            self.ticks
+        )
         k = len(params.depth_bps)
         state = rp.new_state(len(self.ticks), k, 1024)
         self.slots = state["slots"]
@@ -478,13 +514,18 @@ class BookReplayer:
         )
         e_level = np.full(len(seq), -1, dtype=np.int64)
         if limit_priced.any():
-            lvl = np.searchsorted(self.ticks, e_tick[limit_priced])
-            lvl_ok = lvl < len(self.ticks)
-            lvl_ok[lvl_ok] = self.ticks[lvl[lvl_ok]] == e_tick[limit_priced][lvl_ok]
+            priced = e_tick[limit_priced]
+            if self.dense:
+                lvl = priced - self.ticks[0]
+                lvl_ok = (lvl >= 0) & (lvl < len(self.ticks))
+            else:
+                lvl = np.searchsorted(self.ticks, priced)
+                lvl_ok = lvl < len(self.ticks)
+                lvl_ok[lvl_ok] = self.ticks[lvl[lvl_ok]] == priced[lvl_ok]
             if not lvl_ok.all():
                 raise InputError(
                     f"{source}: price level table misses a price of symbol {p.symbol}; "
-                    "build it from every price of the journal (level_ticks)"
+                    "build it from every price of the journal (price_levels)"
                 )
             e_level[limit_priced] = lvl
         order_ids = _strings(batch.column(Orders.order_id))
@@ -562,10 +603,11 @@ class BookReplayer:
     # -- outputs ---------------------------------------------------------------------
 
     def _flush(self, ctx: _Chunk, nt: int, nq: int, na: int, nf: int) -> None:
-        # Copies: Arrow wraps contiguous NumPy memory without copying, and the
-        # buffers are overwritten by the next call of the loop.
+        # Arrow wraps contiguous NumPy memory without copying, and the buffers are
+        # overwritten by the next call of the loop: queue and findings rows are copied;
+        # ``_top_batch`` builds new arrays from its view (copying the columns it wraps).
         if nt:
-            top = self._top_batch(ctx, self.buf.top[:, :nt].copy().T)
+            top = self._top_batch(ctx, self.buf.top[:, :nt].T)
             self.top_rows += nt
             if self.top_sink is not None:
                 self.top_sink(top)
@@ -629,10 +671,10 @@ class BookReplayer:
             Top.event_time: pa.array(ctx.times[ev], _NS),
             Top.best_bid: best_bid,
             Top.best_bid_qty: self._qty(bid_q),
-            Top.best_bid_orders: pa.array(rows[:, rp.T_BIDN]),
+            Top.best_bid_orders: pa.array(rows[:, rp.T_BIDN].copy()),
             Top.best_ask: best_ask,
             Top.best_ask_qty: self._qty(ask_q),
-            Top.best_ask_orders: pa.array(rows[:, rp.T_ASKN]),
+            Top.best_ask_orders: pa.array(rows[:, rp.T_ASKN].copy()),
             Top.mid: pa.array(mid, pa.float64(), mask=~both),
             Top.spread: pa.array(spread, pa.float64(), mask=~both),
             Top.spread_ticks: pa.array(spread_ticks, pa.int64(), mask=~both),
@@ -1039,7 +1081,7 @@ def replay_table(
 
     Orders are keyed by :data:`ORDER_KEY` when the table has it, else by hashing ids.
     """
-    ticks = level_ticks([orders.column(Orders.price)], params.tick_size)
+    ticks = price_levels(lambda: [orders.column(Orders.price)], params.tick_size)
     replayer = BookReplayer(params, ticks)
     columns = [*REPLAY_COLUMNS, *([ORDER_KEY] if ORDER_KEY in orders.column_names else [])]
     for batch in orders.select(columns).to_batches(max_chunksize=chunk_rows):
