@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 from book_journal import AMM, Journal, params
 
-from surveillance.book.engine import BookReplayer, level_ticks, replay_table
+from surveillance.book.engine import BookReplayer, level_ticks, price_levels, replay_table
 from surveillance.contract import Orders
 from surveillance.errors import InputError
 
@@ -306,3 +306,11 @@ def test_open_order_table_stays_bounded_by_open_orders_over_a_long_day() -> None
     assert replayer.slots.shape[0] <= 2_048  # the chunk's new ids plus the open book
     assert len(replayer.open_ids) == 2
     assert np.count_nonzero(replayer.slots[:, 0]) == 2
+
+
+def test_price_levels_span_every_tick_unless_a_stray_price_makes_the_span_too_wide() -> None:
+    prices = pa.array([100.0, 100.5, None, 101.5])
+    assert price_levels(lambda: [prices], 0.5).tolist() == [200, 201, 202, 203]
+    stray = pa.array([100.0, 100.5, 1e9])  # a fat finger: the distinct ticks instead
+    assert price_levels(lambda: [stray], 0.5).tolist() == [200, 201, 2_000_000_000]
+    assert price_levels(lambda: [pa.array([None], pa.float64())], 0.5).tolist() == []
