@@ -1,15 +1,16 @@
 """Parquet settings of the streamed book outputs (``top`` and ``queue``), and their writer.
 
 The top of book is one wide row for most journal events, so writing it costs as much
-as the replay itself unless the settings suit it. Measured on a synthetic day
-(``python -m benchmarks book``): the lake's defaults (zstd, every column
-dictionary-encoded) spent about three times the CPU of these on ``top``. Here:
+as the replay itself unless the settings suit it. Measured on the benchmark's
+synthetic day (``python -m benchmarks book``, two million events): with the lake's
+defaults (zstd, every column dictionary-encoded) writing ``top`` took 1.8 times the
+CPU of these settings and ``queue`` 2.6 times, and reading them back 1.7 and 2 times.
+Here:
 
-- LZ4 instead of zstd: files about a quarter larger, written and read two to three
-  times faster;
+- LZ4 instead of zstd: files a quarter (``top``) and a tenth (``queue``) larger;
 - dictionary encoding only for the few-valued string columns (``symbol``, ``side``,
   accounts): elsewhere hashing every value buys little;
-- integer and timestamp columns of ``top`` delta-encoded (``seq`` and ``event_time``
+- integer and timestamp columns delta-encoded (``seq`` and ``event_time``
   grow steadily, so their deltas pack into a few bits);
 - statistics for ``seq`` and ``event_time`` only, the keys of as-of joins and of
   row-group pruning.
