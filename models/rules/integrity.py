@@ -283,7 +283,7 @@ class LiquidationHunting(RuleDetector):
             took_side = "bought" if sign < 0 else "sold"
             markout = float(row["markout_bps"])
             markout_text = (
-                f"; {text.bps(markout)} against the price {text.secs(params.markout_s * NS)} later"
+                f"; markout {text.bps(markout)} after {text.secs(params.markout_s * NS)}"
                 if np.isfinite(markout)
                 else ""
             )
