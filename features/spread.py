@@ -17,6 +17,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -55,6 +57,26 @@ def time_weighted(
     )
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / den, np.nan)
+
+
+def sampled_median(
+    times: np.ndarray, values: np.ndarray, starts: np.ndarray, ends: np.ndarray, samples: int
+) -> np.ndarray:
+    """Median of a step function sampled at ``samples`` evenly spaced points of each window.
+
+    Robust where a time-weighted mean is not: a level consumed for a few seconds, or a
+    brief excursion, moves the mean of a baseline window but not its median. NaN
+    values (no quote) are left out; a window with none gives NaN.
+    """
+    if len(times) == 0 or len(starts) == 0:
+        return np.full(len(starts), np.nan)
+    frac = (np.arange(samples) + 0.5) / samples
+    at = starts[:, None] + ((ends - starts)[:, None] * frac[None, :]).astype(np.int64)
+    idx = np.searchsorted(times, at, side="right") - 1
+    vals = np.where(idx >= 0, values[np.clip(idx, 0, None)], np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(vals, axis=1)
 
 
 def quote_spread_series(data: SymbolDay, accounts: list[str]) -> pd.DataFrame:

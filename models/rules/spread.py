@@ -17,6 +17,7 @@ from features.spread import (
     large_client_arrivals,
     pull_rate,
     quote_spread_series,
+    sampled_median,
     spoof_bursts,
     spread_before,
     time_weighted,
@@ -186,10 +187,16 @@ class SpreadWideningParams(SectionModel):
         "before the order to this many (before any pre-positioned widening).",
     )
     after_window_s: tuple[float, float] = Field(
-        (10.0, 50.0),
+        (8.0, 30.0),
         description="The local baseline after: the account's spread from this many seconds "
         "after the order to this many. The larger of the two baselines counts, so a lasting "
         "change (a volatile regime, a new quoting policy) is not a widening before the order.",
+    )
+    baseline_samples: int = Field(
+        20,
+        ge=1,
+        description="Points at which the account's spread is sampled in each baseline window; "
+        "the baseline is their median (robust to a level consumed for a few seconds).",
     )
     placebo_step_s: float = Field(
         2.0,
@@ -204,9 +211,12 @@ class SpreadWideningParams(SectionModel):
         "left out: the baseline is the account's behaviour when no large order is coming.",
     )
     min_ratio: float = Field(
-        1.15,
+        1.27,
         gt=1,
-        description="Least ratio of the spread before the order to the larger local baseline.",
+        description="Least ratio of the spread before the order to the larger local baseline. "
+        "Set it above what the loss of one quoted level on one side does to the account's "
+        "spread (a client consuming its best bid or ask is not a widening): 1.25x for a "
+        "ladder whose levels are a quarter of the spread apart.",
     )
     alpha: float = Field(
         0.05,
@@ -226,8 +236,9 @@ def _widening_ratio(
     far, near = (int(x * NS) for x in p.local_window_s)
     a_near, a_far = (int(x * NS) for x in p.after_window_s)
     now = time_weighted(times, spread, at - now_w, at)
-    before = time_weighted(times, spread, at - far, at - near)
-    after = time_weighted(times, spread, at + a_near, at + a_far)
+    # medians: a level consumed for a few seconds must not raise the baseline
+    before = sampled_median(times, spread, at - far, at - near, p.baseline_samples)
+    after = sampled_median(times, spread, at + a_near, at + a_far, p.baseline_samples)
     base = np.fmax(before, after)
     with np.errstate(invalid="ignore", divide="ignore"):
         return now, before, after, now / base
