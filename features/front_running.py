@@ -514,6 +514,7 @@ def round_trip_lead(
     post_ns: int,
     min_reversal: float,
     exclude_orders: np.ndarray | None = None,
+    fresh_ns: int = 2 * NS,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """How shortly before each time the account opened a position it closed after it.
 
@@ -524,7 +525,9 @@ def round_trip_lead(
     aggressive fill in direction ``s`` to ``t``, in ns (``inf`` when there is no round
     trip). Returns ``(lead, ahead, back)``.
     """
-    ahead, back = ahead_and_reversal(flow, times, signs, pre_ns, post_ns, exclude_orders)
+    ahead, back = ahead_and_reversal(
+        flow, times, signs, pre_ns, post_ns, exclude_orders, fresh_ns=fresh_ns
+    )
     t = flow["t"].to_numpy()
     signed = flow["signed"].to_numpy(dtype=float)
     taker = flow["taker"].to_numpy(dtype=bool)

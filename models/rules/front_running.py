@@ -64,23 +64,26 @@ class TradingAheadParams(SectionModel):
         "of large slices and AMM accounts examined, is below this.",
     )
     min_reversal: float = Field(
-        0.5,
+        0.1,
         gt=0,
         le=1,
-        description="The account must trade back at least this share of its ahead quantity "
-        "(a hedge is not reversed; trading ahead is).",
+        description="The account must deliberately trade back at least this share of its "
+        "ahead quantity within the post window (a hedge is not reversed; trading ahead is, "
+        "though not always in full).",
     )
-    min_share_of_client: float = Field(
-        0.02,
-        ge=0,
-        le=1,
-        description="Ahead quantity must be at least this share of the client order.",
+    fresh_order_s: float = Field(
+        5.0,
+        gt=0,
+        description="A fill of one of the account's resting orders counts as a deliberate way "
+        "back when the order was entered at most this many seconds before the fill (older "
+        "quotes are ordinary market making).",
     )
     parent_gap_s: float = Field(
         60.0,
         gt=0,
         description="Large orders of one client and side less than this many seconds apart are "
-        "slices of one parent order: one alert per parent.",
+        "slices of one parent order; flagged slices of one parent (or whose windows overlap) "
+        "make one alert.",
     )
 
 
@@ -129,15 +132,17 @@ class TradingAhead(RuleDetector):
             flow = decision_flow(data, account)
             if flow.empty:
                 continue
+            fresh = int(params.fresh_order_s * NS)
             lead, ahead, back = round_trip_lead(
-                flow, times, signs, pre, post, params.min_reversal, client_orders
+                flow, times, signs, pre, post, params.min_reversal, client_orders, fresh
             )
-            g_lead, _, _ = round_trip_lead(flow, grid_t, grid_s, pre, post, params.min_reversal)
+            g_lead, _, _ = round_trip_lead(
+                flow, grid_t, grid_s, pre, post, params.min_reversal, fresh_ns=fresh
+            )
             placebo = np.sort(g_lead[np.isfinite(g_lead)])
             trip = np.isfinite(lead)
             counts = np.searchsorted(placebo, np.where(trip, lead, 0.0), side="right")
             p_slice = np.where(trip, (counts + 1.0) / (len(grid_t) + 1.0), 1.0)
-            share = ahead / large["taker_qty"].to_numpy(dtype=float)
             frame = large[["order_id", "account_id", "sign", "arrival", "taker_qty", "parent"]]
             frame = frame.assign(
                 amm_account=account,
@@ -149,15 +154,12 @@ class TradingAhead(RuleDetector):
                 p_adjusted=np.minimum(p_slice * n_tests, 1.0),
             )
             feature_frames.append(frame)
-            hit = (
-                trip
-                & (frame["p_adjusted"].to_numpy() < params.alpha)
-                & (share >= params.min_share_of_client)
-            )
+            hit = trip & (frame["p_adjusted"].to_numpy() < params.alpha)
             flagged = frame[hit]
             if flagged.empty:
                 continue
-            for _, ep in flagged.groupby("parent", sort=True):
+            episodes = flagged.assign(episode=_episodes(flagged, pre + post))
+            for _, ep in episodes.groupby(["episode", "sign"], sort=True):
                 rows.append(
                     self._alert(
                         data, account, ep, flow, pre, post, threshold, n_tests, len(grid_t), params
@@ -205,7 +207,7 @@ class TradingAhead(RuleDetector):
         ahead_qty = float(ep["ahead_qty"].sum())
         rev_qty = float(ep["reversal_qty"].sum())
         best = ep.iloc[int(np.argmin(ep["p_slice"].to_numpy()))]
-        client = str(ep["account_id"].iloc[0])
+        client = ", ".join(sorted(set(ep["account_id"].astype(str))))
         side = "bought" if sign > 0 else "sold"
         client_side = "buy" if sign > 0 else "sell"
         rev_side = "sold" if sign > 0 else "bought"
@@ -213,7 +215,7 @@ class TradingAhead(RuleDetector):
         explanation = (
             f"{account} {side} {text.qty(data, ahead_qty)} with aggressive orders "
             f"{float(best['lead_s']):.2f} s before client {client}'s large {client_side} order "
-            f"at {text.hms(int(best['arrival']))} UTC ({len(ep)} such slice(s) of one parent, "
+            f"at {text.hms(int(best['arrival']))} UTC ({len(ep)} such slice(s), "
             f"{text.qty(data, float(ep['taker_qty'].sum()))} in all; large means at least "
             f"{text.qty(data, threshold)} today), then {rev_side} {text.qty(data, rev_qty)} "
             f"back within {text.secs(post)} ({text.bps(profit_bps)} against its entry). At "
@@ -446,3 +448,28 @@ def _p_adjusted(z: float, windows: int, accounts: int) -> float:
     """One-sided normal tail of ``z``, Bonferroni-adjusted for windows and accounts."""
     tail = 0.5 * math.erfc(z / math.sqrt(2.0))
     return float(min(1.0, tail * windows * max(accounts, 1)))
+
+
+def _episodes(flagged: pd.DataFrame, gap_ns: int) -> np.ndarray:
+    """One episode id per flagged slice: slices of one parent, or whose windows overlap
+    (less than ``gap_ns`` apart), are one episode, so that one round trip ahead of two
+    clients' orders, or ahead of several slices of one parent, is one alert."""
+    order = np.argsort(flagged["arrival"].to_numpy(dtype=np.int64), kind="stable")
+    arrival = flagged["arrival"].to_numpy(dtype=np.int64)[order]
+    parent = flagged["parent"].to_numpy()[order]
+    ids = np.zeros(len(order), dtype=np.int64)
+    episode_of_parent: dict[object, int] = {}
+    current = -1
+    for i in range(len(order)):
+        known = episode_of_parent.get(parent[i])
+        if known is not None:
+            ids[i] = known
+        elif i > 0 and arrival[i] - arrival[i - 1] < gap_ns:
+            ids[i] = ids[i - 1]
+        else:
+            current += 1
+            ids[i] = current
+        episode_of_parent.setdefault(parent[i], int(ids[i]))
+    out = np.empty(len(order), dtype=np.int64)
+    out[order] = ids
+    return out
