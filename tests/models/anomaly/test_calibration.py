@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from models.anomaly.calibration import (
+    DayCalibration,
     calibrate_days,
     day_statistics,
     drift_columns,
@@ -15,7 +16,9 @@ DIRECTIONS = np.array([1, -1, 0])
 COLUMNS = drift_columns(DIRECTIONS)
 
 
-def _day(rng: np.random.Generator, day_effect: float, shift: np.ndarray | None = None):
+def _day(
+    rng: np.random.Generator, day_effect: float, shift: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """One day's bucket decisions and signed z: bucket noise plus a whole-day effect."""
     z = rng.normal(0.0, 1.0, (288, 3)) + day_effect * rng.normal(0.0, 1.0, 3)
     if shift is not None:
@@ -23,7 +26,9 @@ def _day(rng: np.random.Generator, day_effect: float, shift: np.ndarray | None =
     return rng.normal(0.0, 0.1, 288), z
 
 
-def _calibrate(rng: np.random.Generator, n_days: int, day_effect: float):
+def _calibrate(
+    rng: np.random.Generator, n_days: int, day_effect: float
+) -> dict[str, DayCalibration]:
     rows = {
         s: np.array([day_statistics(*_day(rng, day_effect), COLUMNS, 6) for _ in range(n_days)])
         for s in ("A", "B")
