@@ -44,11 +44,11 @@ from surveillance.validate import (
     FILE_COLUMN,
     ROW_COLUMN,
     RULES,
-    RULES_BY_CODE,
     LandingDay,
     Rule,
     prepare_in_background,
     read_dataset_files,
+    rule_violations,
 )
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -103,7 +103,7 @@ class ContractRuleViolations(TableMetricProvider):
                 "expect_no_contract_rule_violations needs a batch built by "
                 "surveillance.ingest.gate.run_gate (its frame names the landing day)"
             )
-        return RULES_BY_CODE[metric_value_kwargs["rule"]].check(_ACTIVE_DAYS[token])
+        return rule_violations(_ACTIVE_DAYS[token], metric_value_kwargs["rule"])
 
 
 class ExpectNoContractRuleViolations(BatchExpectation):
@@ -474,12 +474,13 @@ class _Context:
 
 
 @contextlib.contextmanager
-def _preparing(day: LandingDay, wanted: bool) -> Iterator[None]:
-    """The rules' shared arrays derived on the other core while GX checks columns.
+def _preparing(day: LandingDay, rules: Sequence[Rule]) -> Iterator[None]:
+    """The contract rules run on the other core while GX checks columns.
 
-    Joined on the way out, so no work of this day outlives the gate.
+    Their custom expectations then report results already computed (or wait for
+    them). Joined on the way out, so no work of this day outlives the gate.
     """
-    thread = prepare_in_background(day) if wanted else None
+    thread = prepare_in_background(day, rules) if rules else None
     try:
         yield
     finally:
@@ -514,7 +515,7 @@ def validate_day(
     checks: list[Check] = []
     failures: list[pd.DataFrame] = []
     run = custom_rules() if rules is None else tuple(rules)
-    with _registered(day) as token, _preparing(day, bool(run)):
+    with _registered(day) as token, _preparing(day, run):
         for dataset in datasets:
             table = day.tables.get(dataset.name)
             if table is None:

@@ -27,6 +27,7 @@ from surveillance.validate.rules import (
     find_violations,
     order_keys,
     prepare_in_background,
+    rule_violations,
     trade_keys,
 )
 
@@ -46,6 +47,7 @@ __all__ = [
     "prepare_in_background",
     "read_dataset_files",
     "read_landing_day",
+    "rule_violations",
     "to_contract_table",
     "trade_keys",
 ]

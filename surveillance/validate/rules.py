@@ -19,6 +19,7 @@ sides and ids only for trades with exactly two fills (the others are flagged by
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import threading
 from collections.abc import Callable, Sequence
@@ -1952,29 +1953,59 @@ def find_violations(day: LandingDay, rules: Sequence[Rule] = RULES) -> pd.DataFr
     return pd.concat(frames, ignore_index=True)
 
 
-def prepare_in_background(day: LandingDay) -> threading.Thread:
-    """Start deriving, in a second thread, the arrays the rules share.
+#: Memo key of the rule results being computed in the background, by rule code.
+_BACKGROUND = "rules.background"
+
+
+def prepare_in_background(day: LandingDay, rules: Sequence[Rule] = ()) -> threading.Thread:
+    """Start deriving the rules' shared arrays, then running ``rules``, in a second thread.
 
     The order codes (one hash of every order id), the engine and order-life sort
-    orders and the join of FILL rows to trades are most of the rules' time; they are
-    numpy and Arrow work that releases the GIL, so a caller with other work to do
-    first (the ingest gate runs its column expectations) gets them on the other core.
-    Rules that run before the thread is done wait for the array they need (each is
-    computed once, under its own lock) or use it when ready; a failure in the thread
-    is left for the rule that needs the array to meet and report. The returned
-    thread may be joined; it need not be.
+    orders, the join of FILL rows to trades and the rules themselves are numpy and
+    Arrow work that mostly releases the GIL, so a caller with other work to do
+    meanwhile (the ingest gate runs its column expectations) gets them on the other
+    core. :func:`rule_violations` then hands each rule's result over, waiting for it
+    if need be; a rule that raised raises there. Shared arrays are computed once,
+    each under its own lock, whoever asks first. The returned thread may be joined.
     """
     ctx = _context(day)  # made here, in the caller's thread: one context per day
+    pending: dict[str, concurrent.futures.Future[pd.DataFrame]] = {
+        rule.code: concurrent.futures.Future() for rule in rules
+    }
+    day._memo[_BACKGROUND] = pending
 
     def derive() -> None:
+        # A failure here is left for the rule that needs the array to meet and report.
         with contextlib.suppress(Exception):
             ctx.orders.previous_in_life()
             if len(ctx.frame(Trades.name)):
                 _ = ctx.fills
+        for rule in rules:
+            future = pending[rule.code]
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(rule.check(day))
+            except BaseException as exc:  # handed to the caller of rule_violations
+                future.set_exception(exc)
 
-    thread = threading.Thread(target=derive, name="mmsurv-rules-prepare", daemon=True)
+    thread = threading.Thread(target=derive, name="mmsurv-rules", daemon=True)
     thread.start()
     return thread
+
+
+def rule_violations(day: LandingDay, code: str) -> pd.DataFrame:
+    """The violations of the rule ``code`` in ``day`` (its ``check``).
+
+    Taken from :func:`prepare_in_background` when it was asked to run the rule
+    (waiting for it), computed now otherwise. Treat the frame as read-only: it
+    may be handed out more than once.
+    """
+    pending: dict[str, concurrent.futures.Future[pd.DataFrame]] = day._memo.get(_BACKGROUND, {})
+    future = pending.get(code)
+    if future is not None:
+        return future.result()
+    return RULES_BY_CODE[code].check(day)
 
 
 def order_keys(day: LandingDay) -> np.ndarray:
