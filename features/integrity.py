@@ -352,11 +352,11 @@ def liquidation_conduct(
     if took.empty:
         return pd.DataFrame(columns=CONDUCT_COLUMNS)
     info = clusters.set_index("cluster")
+    # a maker order the journal does not show entering counts as never positioned
+    born = took["maker_order"].map(summary["t"]).fillna(np.iinfo(np.int64).min)
     took = took.assign(
-        born=took["maker_order"].map(summary["t"]).to_numpy(dtype=np.int64),
+        born=born.to_numpy(dtype=np.int64),
         entered_qty=took["maker_order"].map(summary["quantity"]).to_numpy(dtype=float),
-        c_start=info.loc[took["cluster"], "start"].to_numpy(dtype=np.int64),
-        c_sign=info.loc[took["cluster"], "sign"].to_numpy(dtype=np.int64),
     )
     liq_qty = liq.groupby("cluster")["qty"].sum()
     # aggressive volume other than the liquidations themselves, by direction
