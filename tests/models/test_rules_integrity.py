@@ -102,6 +102,28 @@ def test_liquidation_hunting_is_silent_when_the_order_is_an_ordinary_quote() -> 
     assert out.candidates.empty
 
 
+def test_liquidation_hunting_is_silent_when_a_peer_stood_the_same_way() -> None:
+    # An external market maker waited for the same cascade with its own bid of the cluster's
+    # size and pushed as much: the market's behaviour, not the AMM's. It absorbs two of the
+    # three liquidations (its bid is higher), the AMM one.
+    s = Scenario()
+    for k in range(20):
+        s.new(1000 + k * 600, "AMM-1", "BUY", 67990.0 - k, 0.4)
+    amm_bid = s.new(20000, "AMM-1", "BUY", 67800.0, 1.5)
+    peer_bid = s.new(20000.2, "XMM-1", "BUY", 67850.0, 1.5)
+    for k in range(4):
+        m = s.new(20001 + k, "XMM-2", "BUY", 67900.0 - k * 10, 0.2)
+        s.take(20001.3 + k, "AMM-1", "SELL", [(m, 0.1)])
+        s.take(20001.6 + k, "XMM-1", "SELL", [(m, 0.1)])
+    s.take(20010, "CLI-1", "SELL", [(peer_bid, 0.5)], origin="LIQUIDATION")
+    s.take(20011, "CLI-2", "SELL", [(peer_bid, 0.5)], origin="LIQUIDATION")
+    s.take(20012, "CLI-3", "SELL", [(amm_bid, 0.5)], origin="LIQUIDATION")
+    out = LiquidationHunting().run(s.build(), LiquidationHuntingParams())
+    assert out.candidates.empty
+    conduct = out.features.set_index("account_id")
+    assert conduct.loc["XMM-1", "score"] > conduct.loc["AMM-1", "score"] > 0
+
+
 def _obligation_day(gap_from: float | None) -> Scenario:
     s = Scenario(
         instrument={"mm_max_spread_bps": 10.0, "mm_min_quote_quantity": 0.5, "mm_min_uptime": 0.9}
