@@ -120,8 +120,8 @@ def test_liquidation_hunting_is_silent_when_a_peer_stood_the_same_way() -> None:
     s.take(20012, "CLI-3", "SELL", [(amm_bid, 0.5)], origin="LIQUIDATION")
     out = LiquidationHunting().run(s.build(), LiquidationHuntingParams())
     assert out.candidates.empty
-    conduct = out.features.set_index("account_id")
-    assert conduct.loc["XMM-1", "score"] > conduct.loc["AMM-1", "score"] > 0
+    score = dict(zip(out.features["account_id"], out.features["score"], strict=True))
+    assert score["XMM-1"] > score["AMM-1"] > 0
 
 
 def _obligation_day(gap_from: float | None) -> Scenario:
