@@ -172,6 +172,8 @@ def _by_symbol(
         rows = np.flatnonzero(codes == code)
         values = first[rows]
         ordered = len(values) < 2 or bool(np.all(values[1:] > values[:-1]))
+        if not ordered and not single:
+            ordered = _ties_ordered(frame, keys, rows, values)
         if single and not ordered:
             # One numeric key: sort the row positions, so row-aligned arrays follow.
             rows = rows[np.argsort(values, kind="stable")]
@@ -194,6 +196,30 @@ def _by_symbol(
 
     present = np.unique(codes[codes >= 0])
     return {str(symbols[code]): functools.partial(build, int(code)) for code in present}
+
+
+def _ties_ordered(
+    frame: pd.DataFrame, keys: Sequence[str], rows: np.ndarray, values: np.ndarray
+) -> bool:
+    """Whether ``rows`` are already sorted by ``keys`` (first key not decreasing).
+
+    Venues export trades in time order, where trades of one match share a time:
+    only those ties are compared on the second key (``trade_id``), so a sorted
+    export is recognised without sorting it.
+    """
+    if len(keys) != 2 or not bool(np.all(values[1:] >= values[:-1])):
+        return False
+    if len(values) and values[0] == np.iinfo(np.int64).min:
+        return False  # a null time (NaT): Arrow sorts nulls last, let it
+    tied = np.flatnonzero(values[1:] == values[:-1])
+    if not len(tied):
+        return True
+    second = pa.array(frame[keys[1]], from_pandas=True)
+    before = second.take(pa.array(rows[tied]))
+    after = second.take(pa.array(rows[tied + 1]))
+    if before.null_count or after.null_count:
+        return False
+    return bool(pc.all(pc.greater(after, before)).as_py())
 
 
 def _slices(table: pa.Table) -> Iterator[pa.Table]:

@@ -8,6 +8,7 @@ rule that starts firing where it should not fails the test.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,9 +17,20 @@ import pandas as pd
 import pytest
 
 from surveillance.contract import Orders, Trades
-from surveillance.validate import RULES, VIOLATION_COLUMNS, find_violations
+from surveillance.storage import Landing
+from surveillance.validate import (
+    RULES,
+    VIOLATION_COLUMNS,
+    LandingDay,
+    Rule,
+    find_violations,
+    prepare_in_background,
+    read_landing_day,
+    rule_violations,
+)
 
 Frames = dict[str, pd.DataFrame]
+_DAY = dt.date(2026, 3, 2)
 BTC = "BTC-USD"
 MS = pd.Timedelta(milliseconds=1)
 
@@ -417,3 +429,31 @@ def test_rules_can_be_chosen(frames: Frames, load: Callable[..., Any]) -> None:
     day = load(frames)
     chosen = [r for r in RULES if r.code == "orders.off_tick"]
     assert list(find_violations(day, chosen)["rule"]) == ["orders.off_tick"]
+
+
+@pytest.mark.parametrize("case", CASES[::4], ids=[c.code for c in CASES[::4]])
+def test_rules_run_in_the_background_find_what_they_find_in_the_foreground(
+    case: Case, frames: Frames, write_landing: Callable[..., Landing]
+) -> None:
+    case.corrupt(frames)
+    landing = write_landing(frames)
+    foreground = read_landing_day(landing, _DAY)
+    background = read_landing_day(landing, _DAY)
+    prepare_in_background(background, RULES).join()
+    for rule in RULES:
+        expected = rule.check(foreground)
+        found = rule_violations(background, rule.code)
+        pd.testing.assert_frame_equal(found, expected)
+
+
+def test_a_rule_that_raises_in_the_background_raises_for_its_caller(
+    frames: Frames, load: Callable[..., LandingDay]
+) -> None:
+    def broken(day: LandingDay) -> pd.DataFrame:
+        raise ValueError("rule broke")
+
+    day = load(frames)
+    rule = Rule("orders.broken", "orders", "A rule that fails.", broken)
+    prepare_in_background(day, [rule]).join()
+    with pytest.raises(ValueError, match="rule broke"):
+        rule_violations(day, rule.code)
