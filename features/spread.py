@@ -372,18 +372,21 @@ def spoof_bursts(
     Layer candidates are the AMM's limit orders cancelled after a life within
     ``life_ns`` (min, max) with at most ``max_fill_ratio`` executed; the account's
     ordinary quotes entered at the same moment live on and are left out. A burst is
-    the candidates one account entered on one side less than ``cluster_gap_ns`` apart. Columns: ``account_id``, ``sign``, ``burst``, ``n_orders``,
-    ``n_prices``, ``start``/``last_new`` (time of the first and last entry),
-    ``first_seq``/``last_seq``, ``first_end``/``last_end`` (times of
-    the first and last terminal event; the burst's life), ``first_end_seq``/``last_end_seq``,
-    ``life_max`` (ns), ``burst_qty``, ``filled``, ``depth_before`` (visible depth on
-    the side before the first), ``resting_before``/``resting_after`` (the account's
-    total resting quantity on the side just before the first and after the last
-    entry), ``usual_resting`` (its time-weighted median over the day),
-    ``life_quantile`` (share of the account's cancelled orders that lived at most as
-    long), and the account's opposite-side executions as taker after the last entry
-    and before the first cancel: ``opp_qty``, ``opp_trades``, ``opp_last_t``,
-    ``opp_trade_ids``, ``opp_order_ids``; ``order_ids`` lists the burst's orders.
+    the candidates one account entered on one side less than ``cluster_gap_ns``
+    apart; an execution of the account on the other side closes a burst.
+
+    Columns: ``account_id``, ``sign``, ``burst``, ``n_orders``, ``n_prices``,
+    ``start``/``last_new`` (time of the first and last entry), ``first_seq``/
+    ``last_seq``, ``first_end``/``last_end`` (times of the first and last cancel),
+    ``first_end_seq``/``last_end_seq``, ``life_max`` (ns), ``burst_qty``, ``filled``,
+    ``depth_before`` (visible depth on the side before the first), ``resting_before``
+    (the account's total resting quantity on the side just before the first entry),
+    ``resting_after`` (its time-weighted mean from the last entry to the first cancel),
+    ``usual_resting`` (its time-weighted median over the day), ``life_quantile``
+    (share of the account's cancelled orders that lived at most as long), and the
+    account's executions as taker on the other side after the last entry and before
+    the first cancel: ``opp_qty``, ``opp_trades``, ``opp_last_t``, ``opp_trade_ids``,
+    ``opp_order_ids``; ``order_ids`` lists the burst's orders.
     """
     every = spoof_orders(data, depth_col)
     cols = [
@@ -465,7 +468,17 @@ def spoof_bursts(
         i_before = np.searchsorted(r_seq, b["first_seq"].to_numpy(), side="left") - 1
         i_after = np.searchsorted(r_seq, b["last_seq"].to_numpy(), side="right") - 1
         b["resting_before"] = np.where(i_before >= 0, r_qty[np.clip(i_before, 0, None)], 0.0)
-        b["resting_after"] = np.where(i_after >= 0, r_qty[np.clip(i_after, 0, None)], 0.0)
+        # what the account rested on the side while all layers were in (time-weighted,
+        # from the last entry to the first cancel): a requote's cancel landing just
+        # before or just after its replacement moves a moment, not the whole life
+        during = time_weighted(
+            resting["t"].to_numpy(),
+            r_qty,
+            b["last_new"].to_numpy(),
+            b["first_end"].to_numpy(),
+        )
+        at_entry = np.where(i_after >= 0, r_qty[np.clip(i_after, 0, None)], 0.0)
+        b["resting_after"] = np.where(np.isfinite(during), during, at_entry)
         b["usual_resting"] = time_weighted_median(resting["t"].to_numpy(), r_qty)
         mine = every[(every["account_id"] == account) & every["is_cancel"]]
         lives = np.sort(mine["lifetime"].to_numpy())

@@ -93,14 +93,17 @@ def _spoof_day(
     it enters three buy layers behind the external MM's bid, sells into that bid, and
     cancels the layers."""
     s = Scenario()
-    bid = s.new(1, "AMM-1", "BUY", 67995.0, 0.5)
-    ask = s.new(1.1, "AMM-1", "SELL", 68005.0, 0.5)
-    for k in range(1, 200):
-        t = 20.0 * k
-        s.cancel(t, bid)
-        bid = s.new(t + 0.01, "AMM-1", "BUY", 67995.0 - (k % 2) * 0.1, 0.5)
-        s.cancel(t + 0.02, ask)
-        ask = s.new(t + 0.03, "AMM-1", "SELL", 68005.0 + (k % 2) * 0.1, 0.5)
+    quotes = [s.new(1, "AMM-1", "BUY", 67995.0, 0.5), s.new(1.1, "AMM-1", "SELL", 68005.0, 0.5)]
+
+    def churn(ks: range) -> None:
+        for k in ks:
+            t = 20.0 * k
+            s.cancel(t, quotes[0])
+            quotes[0] = s.new(t + 0.01, "AMM-1", "BUY", 67995.0 - (k % 2) * 0.1, 0.5)
+            s.cancel(t + 0.02, quotes[1])
+            quotes[1] = s.new(t + 0.03, "AMM-1", "SELL", 68005.0 + (k % 2) * 0.1, 0.5)
+
+    churn(range(1, 100))
     peer_bid = s.new(1990, "XMM-1", "BUY", 67996.0, 0.2)
     s.new(1990.1, "XMM-1", "SELL", 68006.0, 1.0)
     layers = [s.new(2001 + i * 0.05, "AMM-1", "BUY", 67994.0 - i, layer_qty) for i in range(3)]
@@ -111,6 +114,7 @@ def _spoof_day(
             s.cancel(2003.5 + i * 0.01, o)
     if not trade_while_resting:
         s.take(2004, "AMM-1", "SELL", [(peer_bid, 0.2)])
+    churn(range(101, 200))
     return s
 
 
