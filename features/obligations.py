@@ -18,7 +18,12 @@ event until the next one. Every figure is therefore time-weighted over the UTC d
 - *market spread*: the whole book's spread in basis points, averaged over the day.
 
 The rule detector ``obligation_breach`` finds the *spans* of non-compliance from the
-order journal; these figures are the day's summary of the same obligations.
+order journal; these figures are the day's summary of the same obligations. One
+difference: ``top`` holds only the AMM's best level on each side, so the uptime here
+counts a quote as too small when its best level holds less than the minimum size,
+whereas the detector (``features.integrity.obligation_timeline``) also counts the
+deeper levels of the AMM's ladder within the maximum spread, as the obligation reads.
+The uptime here is therefore a lower bound of the detector's.
 """
 
 from __future__ import annotations
