@@ -7,12 +7,16 @@
   ordinary churn is the baseline: how often its best quote on that side is pulled
   in a window of the same length at any time of the day.
 * **Spread widening** (``SM_SPREAD_WIDENING``): the AMM's own quoted spread
-  (time-weighted) in the seconds before large client orders, against its own median
-  spread in the same volatility decile over the day, and against external market
-  makers' quoted spread over the same seconds.
-* **Spoofing** (``SM_SPOOFING``): AMM orders large against the visible depth on
-  their side and against the AMM's own usual order size, cancelled unfilled after a
-  short life, in layers, while the AMM executed on the other side.
+  (time-weighted) in the second before large client orders (sized as entered),
+  against the larger of its median spread a minute before and half a minute after
+  (a lasting change is not a widening aimed at the order), judged against the same
+  ratio at placebo times away from large orders; external market makers' quoted
+  spread over the same seconds is reported beside it.
+* **Spoofing** (``SM_SPOOFING``): the whole sequence. Bursts of short-lived AMM
+  orders on one side at several prices that raise the account's resting quantity
+  there above its usual and are material against the visible depth, the account's
+  executions as taker on the other side while they rest, and their cancellation
+  soon after, nearly unfilled.
 """
 
 from __future__ import annotations
@@ -84,19 +88,6 @@ def quote_spread_series(data: SymbolDay, accounts: list[str]) -> pd.DataFrame:
     q = own_quotes(data, accounts)
     mid = (q["bid"] + q["ask"]) / 2
     return q.assign(spread_bps=(q["ask"] - q["bid"]) / mid * 1e4)
-
-
-def realised_vol(data: SymbolDay, times: np.ndarray, window_ns: int) -> np.ndarray:
-    """Realised volatility (bps, sum of squared log mid changes) over ``window_ns`` before each time."""
-    t, mid = data.mid_series
-    if len(t) < 2:
-        return np.zeros(len(times))
-    r = np.diff(np.log(mid))
-    r2 = np.concatenate([[0.0], np.cumsum(r * r)])
-    tt = t[1:]
-    hi = np.searchsorted(tt, times, side="right")
-    lo = np.searchsorted(tt, times - window_ns, side="right")
-    return np.sqrt(np.maximum(r2[hi] - r2[lo], 0.0)) * 1e4
 
 
 def fade_candidates(data: SymbolDay) -> pd.DataFrame:
@@ -230,39 +221,6 @@ def spread_before(
     """The accounts' time-weighted own quoted spread (bps) in each window."""
     s = quote_spread_series(data, accounts)
     return time_weighted(s["t"].to_numpy(), s["spread_bps"].to_numpy(dtype=float), starts, ends)
-
-
-def spread_baseline_by_vol(
-    data: SymbolDay,
-    accounts: list[str],
-    window_ns: int,
-    vol_window_ns: int,
-    n_bins: int,
-    day_start: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The accounts' median quoted spread per volatility bin, over windows tiling the day.
-
-    Returns (bin edges of realised volatility, median spread per bin). Windows
-    where the accounts had no two-sided quote are left out.
-    """
-    n = int(np.ceil(24 * 3600 * NS / window_ns))
-    starts = day_start + np.arange(n, dtype=np.int64) * window_ns
-    spreads = spread_before(data, accounts, starts, starts + window_ns)
-    vols = realised_vol(data, starts + window_ns, vol_window_ns)
-    ok = np.isfinite(spreads)
-    if ok.sum() < n_bins:
-        overall = float(np.nanmedian(spreads)) if ok.any() else np.nan
-        return np.array([-np.inf, np.inf]), np.array([overall])
-    edges = np.unique(np.quantile(vols[ok], np.linspace(0, 1, n_bins + 1)))
-    edges[0], edges[-1] = -np.inf, np.inf
-    bins = np.clip(np.searchsorted(edges, vols[ok], side="right") - 1, 0, len(edges) - 2)
-    med = np.array(
-        [
-            float(np.median(spreads[ok][bins == b])) if (bins == b).any() else np.nan
-            for b in range(len(edges) - 1)
-        ]
-    )
-    return edges, med
 
 
 def spoof_orders(data: SymbolDay, depth_col: str | None) -> pd.DataFrame:
