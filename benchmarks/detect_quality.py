@@ -60,6 +60,8 @@ def pooled(days: list[tuple[Any, Any, dict[dt.date, int]]]) -> Any:
             moved = frame.copy()
             for column in ("window_start", "window_end"):
                 moved[column] = moved[column] + shift
+            if "date" in moved.columns:  # alerts carry their day: it decides clean days
+                moved["date"] = [_moved_day(d, shift) for d in moved["date"]]
             out.append(moved)
         for day, count in symbols.items():
             symbols_by_day[day + dt.timedelta(days=offset)] = count
@@ -99,3 +101,10 @@ def run() -> None:
         f"-- detect: median {ordered[len(ordered) // 2]:.1f} s per day "
         f"(about {EVENTS:,} journal rows, all rule detectors)"
     )
+
+
+def _moved_day(day: object, shift: object) -> object:
+    """An alert's ``date`` (YYYY-MM-DD or null) moved by ``shift``."""
+    if day is None or day != day:  # null or NaN
+        return day
+    return (dt.date.fromisoformat(str(day)) + shift).isoformat()  # type: ignore[operator]

@@ -199,6 +199,8 @@ def _shifted(frame: Any, shift: Any, columns: tuple[str, ...]) -> Any:
     for column in columns:
         if column in out.columns:
             out[column] = out[column] + shift
+    if "date" in out.columns:  # alerts carry their day; it decides which days are clean
+        out["date"] = [_moved_day(d, shift) for d in out["date"]]
     return out
 
 
@@ -209,6 +211,13 @@ def _show(labels: Any, alerts: Any) -> None:
     print("   alerts:")
     shown = [c for c in (*cols, "score") if c in alerts.columns]
     print(alerts[shown].to_string(max_rows=60))
+
+
+def _moved_day(day: object, shift: object) -> object:
+    """An alert's ``date`` (YYYY-MM-DD or null) moved by ``shift``."""
+    if day is None or day != day:  # null or NaN
+        return day
+    return (dt.date.fromisoformat(str(day)) + shift).isoformat()  # type: ignore[operator]
 
 
 if __name__ == "__main__":
