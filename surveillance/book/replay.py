@@ -11,9 +11,13 @@ flushes and calls again. The state arrays persist between calls and between
 chunks of the journal, which is how memory stays bounded by the open orders
 rather than by the length of the day.
 
-The helpers are ``inline="always"``: inlined in numba's IR, the reference-count
-updates a call makes for every array argument are pruned, which saves about a
-third of the loop's time (they are still callable from Python on their own).
+The small helpers and the level-queue edits (``_append``, ``_unlink``) are
+``inline="always"``: inlined in numba's IR, a call no longer passes and
+reference-counts every array argument, which saves about a fifth of the loop's
+time. Inlining every helper saves about a third but multiplies the cold compile
+time by four (numba inlines each call site's copy), so the bigger, rarer ones
+(``_kill``, ``_settle``, ``_enter``, ``_scan_best``) stay calls. All remain
+callable from Python on their own.
 
 Semantics (the contract's price-time priority; see ``docs/book.md``):
 
@@ -152,7 +156,7 @@ def _better(side: int, a: int, b: int) -> bool:
     return a > b if side == 0 else a < b
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _scan_best(lv: np.ndarray, side: int, start: int, field: int) -> int:
     """Nearest level at or worse than ``start`` whose ``field`` is positive, else -1."""
     n = lv.shape[1]
@@ -262,7 +266,7 @@ def _unlink(s: np.ndarray, lv: np.ndarray, sc: np.ndarray, dep: np.ndarray, o: i
                 sc[SC_AMMBEST + side] = _scan_best(lv, side, idx, L_AMMN)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _kill(s: np.ndarray, lv: np.ndarray, sc: np.ndarray, dep: np.ndarray, o: int) -> None:
     """Remove a live order, resting or in flight."""
     if s[o, S_STATE] == RESTING:
@@ -273,7 +277,7 @@ def _kill(s: np.ndarray, lv: np.ndarray, sc: np.ndarray, dep: np.ndarray, o: int
         s[o, S_STATE] = DEAD
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _settle(s: np.ndarray, lv: np.ndarray, sc: np.ndarray, dep: np.ndarray) -> None:
     """End the in-flight order's matching: rest its remainder or drop it."""
     p = sc[SC_PENDING]
@@ -298,7 +302,7 @@ def _crosses(lv_ticks: np.ndarray, sc: np.ndarray, side: int, flags: int, tick: 
     return tick <= lv_ticks[opp]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _enter(
     s: np.ndarray,
     lv: np.ndarray,
