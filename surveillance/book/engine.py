@@ -1,8 +1,9 @@
 """Drive the compiled replay over a symbol's journal, chunk by chunk, and build the outputs.
 
 This is the vectorised half of the book stage. For each chunk of journal rows it
-turns strings into integers with Arrow kernels (event types, sides, flags; order
-ids into slots of the open-order table; accounts into codes), prices into integer
+turns strings into integers with Arrow kernels (event types, sides, flags; orders
+into slots of the open-order table, by the ingest's ``order_key`` when the partition
+has it, else by hashing ids; accounts into codes), prices into integer
 ticks and quantities into integer lots, runs :func:`surveillance.book.replay.replay`
 over the chunk and converts the integer output rows back into Arrow tables in the
 schemas of :mod:`surveillance.book.schema`. Between chunks only the open orders
