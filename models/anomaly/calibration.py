@@ -8,13 +8,12 @@ shapes:
     minus the mean decision value of the day's ``tail_buckets`` most unusual buckets:
     a few bursts (trading ahead of a handful of orders) push it up a lot.
 *drift*
-    for each feature and each suspicious direction (both directions for a feature
-    that is suspicious either way), the day's mean signed robust z-score, buckets
-    with nothing to measure left out and each bucket's z clipped at
-    :data:`Z_CLIP`: a small deviation repeated all day accumulates (a slow drift
-    towards trading ahead of clients, a spread wider for most of the day) where no
-    single bucket is unusual. Only the suspicious direction counts: quoting tighter
-    than usual is not an alert.
+    for each feature and each direction the model watches (``columns``: both ways
+    for the models of the AMM's own behaviour, the suspicious way only for the peer
+    model), the day's mean signed robust z-score, buckets with nothing to measure
+    left out and each bucket's z clipped at :data:`Z_CLIP`: a small deviation
+    repeated all day accumulates (a slow drift towards trading ahead of clients, a
+    spread wider for most of the day) where no single bucket is unusual.
 
 **Calibration on real days, out of sample.** Whole days differ far more than
 buckets resampled from several days suggest (a volatile day moves every feature's

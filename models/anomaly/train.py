@@ -147,6 +147,20 @@ def training_vectors(
     return pd.concat(frames, ignore_index=True), symbols
 
 
+def model_drift_columns(model: str) -> np.ndarray:
+    """The drift statistics of ``model``: one-sided for the peer model, else both ways.
+
+    The peer model only counts deviations from its peers in each feature's
+    suspicious direction (being better than the peers for clients is not an alert);
+    the models of the AMM's own behaviour flag a sustained change either way (a
+    market maker that starts trading ahead of clients also cancels less and enters
+    more orders, changes that point nowhere on their own).
+    """
+    if model == "peer":
+        return drift_columns(np.array([f.direction for f in FEATURES]))
+    return drift_columns(np.zeros(len(FEATURES), dtype=int))
+
+
 def calibrate(
     model: str, buckets: pd.DataFrame, cfg: AnomalyConfig
 ) -> tuple[Any, np.ndarray, dict[str, Any]]:
@@ -161,7 +175,7 @@ def calibrate(
     X = inp.X
     days = inp.keys["date"].to_numpy()
     unique = sorted(set(days))
-    columns = drift_columns(np.array([f.direction for f in FEATURES]))
+    columns = model_drift_columns(model)
     decisions = np.empty(len(X))
     rows = []
     in_sample = len(unique) < 2
@@ -250,7 +264,7 @@ def train_models(
                 continue
             est, day_stats[symbol], validation[symbol] = calibrate(name, mine, cfg)
             model.estimators[symbol] = est
-        columns = drift_columns(np.array([f.direction for f in FEATURES]))
+        columns = model_drift_columns(name)
         calibrations = calibrate_days(day_stats, columns, target=cfg.target_false_alert_rate)
         for symbol, cal in calibrations.items():
             model.calibrations[symbol] = cal
