@@ -133,6 +133,17 @@ def choose_typology(top: list[str]) -> tuple[str, str, str]:
     return first.family, FAMILY_CODE[first.family], "family_only"
 
 
+def _suspicious_way(feature: str, cal: Any, verdict: DayVerdict) -> bool:
+    """Whether ``feature``'s strongest drift statistic points its suspicious way."""
+    j = FEATURE_NAMES.index(feature)
+    direction = FEATURE_BY_NAME[feature].direction
+    pairs = zip(cal.columns, verdict.u[1:], strict=True)
+    mine = [(float(u), int(sign)) for (k, sign), u in pairs if k == j]
+    if not mine or direction == 0:
+        return True
+    return max(mine)[1] == direction
+
+
 def _fmt(x: float) -> str:
     if not np.isfinite(x):
         return "n/a"
@@ -225,7 +236,14 @@ def _alert(
         # Evidence of a drift: the buckets where its strongest feature deviated most.
         chosen = np.argsort(-np.abs(z[:, order[0]]), kind="stable")[:k]
     top = [feature_names[j] for j in order]
-    family, typology, basis = choose_typology(top)
+    # A drift against a feature's suspicious direction (cancelling less than usual)
+    # is unusual behaviour but evidence of nothing in particular: it gives no typology.
+    pointing = [n for n in top if verdict.reason == "tail" or _suspicious_way(n, cal, verdict)]
+    if pointing:
+        family, typology, basis = choose_typology(pointing)
+    else:
+        family = FEATURE_BY_NAME[top[0]].family
+        typology, basis = FAMILY_CODE[family], "family_only"
     bucket_ns = model.bucket_s * NS
     starts = np.sort(keys["bucket_start"].to_numpy()[chosen])
     if verdict.reason == "tail":

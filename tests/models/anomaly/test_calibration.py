@@ -82,3 +82,21 @@ def test_buckets_without_a_measurement_do_not_dilute_the_drift() -> None:
     z[:2, 0] = 2.0
     stats = day_statistics(np.zeros(10), z, COLUMNS, 6)
     assert stats[1] == 2.0 and np.isnan(stats[2])
+
+
+def test_a_drift_against_the_suspicious_direction_points_to_no_typology() -> None:
+    """Cancelling less than usual is unusual but not evidence of quote fading."""
+    from features.behaviour import FEATURE_NAMES, FEATURES
+    from models.anomaly.score import _suspicious_way
+
+    columns = drift_columns(np.zeros(len(FEATURES), dtype=int))
+    stats = {"A": np.zeros((3, 1 + len(columns)))}
+    cal = calibrate_days(stats, columns, target=0.05)["A"]
+    j = FEATURE_NAMES.index("cancel_ratio")
+    z = np.zeros((288, len(FEATURES)))
+    z[:, j] = -2.0
+    lower = judge(cal, np.zeros(288), z, 6)
+    z[:, j] = 2.0
+    higher = judge(cal, np.zeros(288), z, 6)
+    assert lower.alert and not _suspicious_way("cancel_ratio", cal, lower)
+    assert higher.alert and _suspicious_way("cancel_ratio", cal, higher)
