@@ -145,6 +145,7 @@ class TradingAhead(RuleDetector):
             p_slice = np.where(trip, (counts + 1.0) / (len(grid_t) + 1.0), 1.0)
             frame = large[["order_id", "account_id", "sign", "arrival", "taker_qty", "parent"]]
             frame = frame.assign(
+                parent_qty=large.groupby("parent")["taker_qty"].transform("sum").to_numpy(),
                 amm_account=account,
                 lead_s=np.where(trip, lead / NS, np.nan),
                 ahead_qty=ahead,
@@ -205,6 +206,7 @@ class TradingAhead(RuleDetector):
         exit_ = float(np.average(prices[rev_idx], weights=qty[rev_idx])) if rev_idx else entry
         profit_bps = sign * (exit_ - entry) / entry * 1e4
         ahead_qty = float(ep["ahead_qty"].sum())
+        parent_qty = float(ep.drop_duplicates("parent")["parent_qty"].sum())
         rev_qty = float(ep["reversal_qty"].sum())
         best = ep.iloc[int(np.argmin(ep["p_slice"].to_numpy()))]
         client = ", ".join(sorted(set(ep["account_id"].astype(str))))
@@ -215,8 +217,9 @@ class TradingAhead(RuleDetector):
         explanation = (
             f"{account} {side} {text.qty(data, ahead_qty)} with aggressive orders "
             f"{float(best['lead_s']):.2f} s before client {client}'s large {client_side} order "
-            f"at {text.hms(int(best['arrival']))} UTC ({len(ep)} such slice(s), "
-            f"{text.qty(data, float(ep['taker_qty'].sum()))} in all; large means at least "
+            f"at {text.hms(int(best['arrival']))} UTC ({len(ep)} slice(s) traded ahead of, "
+            f"{text.qty(data, float(ep['taker_qty'].sum()))}, of parent orders of "
+            f"{text.qty(data, parent_qty)} in all; a parent is large from "
             f"{text.qty(data, threshold)} today), then {rev_side} {text.qty(data, rev_qty)} "
             f"back within {text.secs(post)} ({text.bps(profit_bps)} against its entry). At "
             f"{n_placebo:,} placebo times away from large orders it made such a round trip "
@@ -241,6 +244,7 @@ class TradingAhead(RuleDetector):
                 "profit_bps": profit_bps,
                 "client_orders": len(ep),
                 "client_qty": float(ep["taker_qty"].sum()),
+                "client_parent_qty": parent_qty,
                 "client_account": client,
                 "baseline_large_threshold": threshold,
                 "baseline_placebo_count": int(best["placebo_count"]),
@@ -272,10 +276,11 @@ class FlowAnticipationParams(SectionModel):
         "most significant window, and the placebo judges it with the same choice.",
     )
     min_orders: int = Field(
-        10,
+        30,
         ge=2,
         description="Least number of the account's aggressive (IOC, FOK, market) orders that "
-        "traded in the day for the day to be judged.",
+        "traded in the day for the day to be judged: a day-level pattern needs enough orders, "
+        "and the normal tail of z is trusted only then.",
     )
     shifts: int = Field(
         400,
