@@ -1,55 +1,73 @@
-"""The AMM's market-making obligations, measured per trading day and symbol.
+"""The AMM's market-making obligations: one measure, for the detector and the day's figures.
 
-One definition, used wherever obligations are reported (the nightly run report,
-the web app's conduct dashboard, the independent review report), so that every
-audience sees the same figure. The terms come from the instruments' reference data
-(``mm_max_spread_bps``, ``mm_min_quote_quantity``, ``mm_min_uptime``); the quotes
-from the book stage's ``top`` output, whose rows each describe the book from their
-event until the next one. Every figure is therefore time-weighted over the UTC day:
+The contract's obligation (``mm_max_spread_bps``, ``mm_min_quote_quantity``,
+``mm_min_uptime`` in the instruments reference data) is a two-sided quote of at least
+the minimum size on each side, no wider than the maximum spread, kept for the
+required share of the day. A market maker meets it with its whole resting ladder,
+not only its best level, so it is measured by replaying the AMM's own orders from
+the journal (all its accounts together): :func:`obligation_timeline` gives its quote
+after each of its events with a compliance flag. The rule detector
+``obligation_breach`` alerts on the timeline's long non-compliant spans
+(:func:`non_compliant_spans`); the day's figures shown wherever obligations are
+reported (the nightly run report, the web app's conduct dashboard, the independent
+review report) summarise the same timeline, so an uptime below the obligation and
+the detector's view of the day always agree. Every figure is time-weighted over the
+UTC day, each state lasting until the AMM's next event:
 
-- *uptime*: the fraction of the day during which the AMM (all its accounts together)
-  rested quotes on both sides, no wider than the maximum spread and no smaller than
-  the minimum size on either side (before the day's first book event it is not
-  quoting);
-- *two-sided share*: the fraction of the day with any two-sided AMM quote;
-- *AMM spread*: its own best ask minus best bid, in basis points of their mean,
-  averaged over the time it quoted both sides;
-- *AMM size*: the smaller of its two best-level quantities, averaged likewise;
-- *market spread*: the whole book's spread in basis points, averaged over the day.
-
-The rule detector ``obligation_breach`` finds the *spans* of non-compliance from the
-order journal; these figures are the day's summary of the same obligations. One
-difference: ``top`` holds only the AMM's best level on each side, so the uptime here
-counts a quote as too small when its best level holds less than the minimum size,
-whereas the detector (``features.integrity.obligation_timeline``) also counts the
-deeper levels of the AMM's ladder within the maximum spread, as the obligation reads.
-The uptime here is therefore a lower bound of the detector's.
+- *uptime*: the fraction of the day the quote was compliant (before the AMM's first
+  event of the day it is not quoting); the detector's ``day_uptime``;
+- *two-sided share*: the fraction of the day with any AMM order resting on each side;
+- *AMM spread*: the obligation spread (between the prices at which each side's size,
+  counted from its best price outwards, reaches the minimum size; the best-level
+  spread while a side holds less), in basis points of their mid, averaged over the
+  two-sided time;
+- *AMM size*: the most the ladder quotes on both sides at once within the maximum
+  spread (the minimum size fits exactly when it is at least that size), averaged
+  likewise;
+- *market spread*: the whole book's spread in basis points (the book stage's ``top``),
+  averaged over the day.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numba
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from features.data import SymbolDay
 from surveillance.book.schema import Top
-from surveillance.contract import Instruments
+from surveillance.contract import Accounts, EventType, Instruments, Orders, Role, Trades
 from surveillance.days import day_bounds
 from surveillance.storage import Lake, exists, read_table
 
-#: The ``top`` columns the figures need.
-TOP_COLUMNS = [
-    Top.event_time,
-    Top.spread_bps,
-    Top.amm_best_bid,
-    Top.amm_best_bid_qty,
-    Top.amm_best_ask,
-    Top.amm_best_ask_qty,
+#: The ``top`` columns the market spread needs.
+TOP_COLUMNS = [Top.event_time, Top.spread_bps]
+
+#: The journal columns the AMM's ladder replay needs (``SymbolDay.events``).
+JOURNAL_COLUMNS = [
+    Orders.seq,
+    Orders.event_time,
+    Orders.order_id,
+    Orders.account_id,
+    Orders.event_type,
+    Orders.side,
+    Orders.order_type,
+    Orders.time_in_force,
+    Orders.price,
+    Orders.quantity,
+    Orders.leaves_quantity,
+    Orders.fill_price,
+    Orders.fill_quantity,
+    Orders.trade_id,
+    Orders.liquidity,
 ]
 
 
@@ -121,105 +139,454 @@ class ObligationDay:
         }
 
 
-def instrument_terms(lake: Lake, day: dt.date) -> dict[str, ObligationTerms]:
-    """Each curated instrument's obligations on ``day`` ({} before ingest)."""
+def instrument_rows(lake: Lake, day: dt.date) -> dict[str, dict[str, Any]]:
+    """Each curated instrument's reference row on ``day`` ({} before ingest)."""
     uri = lake.curated(Instruments.name, day)
     if not exists(uri):
         return {}
     frame = read_table(uri).to_pandas()
     return {
-        str(row[Instruments.symbol]): ObligationTerms.of(row)
+        str(row[Instruments.symbol]): {str(k): _plain(v) for k, v in row.items()}
         for row in frame.to_dict(orient="records")
     }
 
 
-def obligation_figures(
-    top: pd.DataFrame, day: dt.date, symbol: str, terms: ObligationTerms
-) -> ObligationDay:
-    """The day's figures from the book's ``top`` states (:data:`TOP_COLUMNS`)."""
-    return obligation_from_quotes(
-        QuoteStates(
-            times_ns=top[Top.event_time].to_numpy(dtype="datetime64[ns]").astype(np.int64),
-            bid=top[Top.amm_best_bid].to_numpy(dtype=float, na_value=np.nan),
-            ask=top[Top.amm_best_ask].to_numpy(dtype=float, na_value=np.nan),
-            bid_qty=top[Top.amm_best_bid_qty].to_numpy(dtype=float, na_value=0.0),
-            ask_qty=top[Top.amm_best_ask_qty].to_numpy(dtype=float, na_value=0.0),
-            market_spread_bps=top[Top.spread_bps].to_numpy(dtype=float, na_value=np.nan),
-        ),
-        day,
-        symbol,
-        terms,
+def instrument_terms(lake: Lake, day: dt.date) -> dict[str, ObligationTerms]:
+    """Each curated instrument's obligations on ``day`` ({} before ingest)."""
+    return {s: ObligationTerms.of(row) for s, row in instrument_rows(lake, day).items()}
+
+
+# ------------------------------------------------------------------ the AMM's ladder
+
+
+@numba.njit(cache=True)
+def _within(bid: int, ask: int, max_spread_bps: float) -> bool:
+    """Whether a quote from ``bid`` to ``ask`` (ticks) is no wider than the maximum."""
+    return (ask - bid) / ((ask + bid) / 2) * 1e4 <= max_spread_bps + 1e-9
+
+
+@numba.njit(cache=True)
+def _obligation_prices(
+    order_idx: np.ndarray,
+    removes: np.ndarray,
+    is_buy: np.ndarray,
+    price_ticks: np.ndarray,
+    leaves: np.ndarray,
+    n_orders: int,
+    min_qty: float,
+    max_spread_bps: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """After each event: best bid/ask, their sizes, the prices holding ``min_qty``, the size.
+
+    The *obligation* bid is the highest price at which the accounts' bids from the
+    best down add up to ``min_qty`` (-1 when their whole bid side holds less); the
+    obligation ask likewise from the best ask up. The *quoted size* is the most the
+    accounts quote on both sides at once within ``max_spread_bps``: the spread
+    between the prices at which each side reaches a size only widens as the size
+    grows, so the ladders are walked outwards together, always deepening the side
+    that holds less, until the next level would breach the spread (0 when even the
+    best levels do). The quote is compliant exactly when it is at least ``min_qty``.
+    """
+    open_qty = np.zeros(n_orders)
+    open_price = np.zeros(n_orders, dtype=np.int64)
+    bid_levels = numba.typed.Dict.empty(numba.types.int64, numba.types.float64)
+    ask_levels = numba.typed.Dict.empty(numba.types.int64, numba.types.float64)
+    n = len(order_idx)
+    bid = np.full(n, -1, dtype=np.int64)
+    ask = np.full(n, -1, dtype=np.int64)
+    ob_bid = np.full(n, -1, dtype=np.int64)
+    ob_ask = np.full(n, -1, dtype=np.int64)
+    bid_qty = np.zeros(n)
+    ask_qty = np.zeros(n)
+    quoted = np.zeros(n)
+    for i in range(n):
+        k = order_idx[i]
+        levels = bid_levels if is_buy[i] else ask_levels
+        if open_qty[k] > 0:
+            p = open_price[k]
+            remaining = levels[p] - open_qty[k]
+            if remaining <= 1e-12:
+                del levels[p]
+            else:
+                levels[p] = remaining
+            open_qty[k] = 0.0
+        if not removes[i] and leaves[i] > 0 and price_ticks[i] >= 0:
+            open_qty[k] = leaves[i]
+            open_price[k] = price_ticks[i]
+            p = price_ticks[i]
+            levels[p] = levels.get(p, 0.0) + leaves[i]
+        bid_sorted = np.empty(0, dtype=np.int64)
+        ask_sorted = np.empty(0, dtype=np.int64)
+        for side in range(2):
+            lv = bid_levels if side == 0 else ask_levels
+            m = len(lv)
+            if m == 0:
+                continue
+            prices = np.empty(m, dtype=np.int64)
+            for j, p in enumerate(lv):
+                prices[j] = p
+            prices.sort()
+            if side == 0:
+                prices = prices[::-1].copy()
+            cum = 0.0
+            reach = -1
+            for j in range(m):
+                cum += lv[prices[j]]
+                if cum >= min_qty - 1e-12:
+                    reach = prices[j]
+                    break
+            if side == 0:
+                bid[i] = prices[0]
+                bid_qty[i] = lv[prices[0]]
+                ob_bid[i] = reach
+                bid_sorted = prices
+            else:
+                ask[i] = prices[0]
+                ask_qty[i] = lv[prices[0]]
+                ob_ask[i] = reach
+                ask_sorted = prices
+        mb, ma = len(bid_sorted), len(ask_sorted)
+        if mb == 0 or ma == 0 or not _within(bid_sorted[0], ask_sorted[0], max_spread_bps):
+            continue
+        ib, ia = 0, 0
+        cb, ca = bid_levels[bid_sorted[0]], ask_levels[ask_sorted[0]]
+        while True:
+            if cb <= ca:
+                if ib + 1 >= mb or not _within(bid_sorted[ib + 1], ask_sorted[ia], max_spread_bps):
+                    break
+                ib += 1
+                cb += bid_levels[bid_sorted[ib]]
+            else:
+                if ia + 1 >= ma or not _within(bid_sorted[ib], ask_sorted[ia + 1], max_spread_bps):
+                    break
+                ia += 1
+                ca += ask_levels[ask_sorted[ia]]
+        quoted[i] = min(cb, ca)
+    return bid, ask, bid_qty, ask_qty, ob_bid, ob_ask, quoted
+
+
+def obligation_timeline(
+    data: SymbolDay, accounts: list[str], terms: ObligationTerms | None = None
+) -> pd.DataFrame:
+    """The AMM's own quote after each of its events with a compliance flag.
+
+    The obligation is a two-sided quote of at least ``mm_min_quote_quantity`` on
+    each side no wider than ``mm_max_spread_bps`` (``terms``, by default the
+    instrument reference data's). A market maker meets it with its whole resting
+    ladder, not only its best level: a partial fill that leaves a few lots at the
+    best price while the next level holds the size within the spread is still a
+    compliant quote. So each side's *obligation price* is the price at which the
+    accounts' resting size, counted from their best price outwards, first reaches
+    the least size, and the obligation spread is measured between those two prices,
+    in basis points of their mid.
+
+    Columns: ``seq``, ``t`` (ns), ``bid``, ``ask``, ``bid_qty``, ``ask_qty`` (best
+    levels), ``ob_bid``, ``ob_ask`` (obligation prices, NaN when a side holds less
+    than the least size), ``spread_bps`` (obligation spread, else the best-level
+    spread), ``quoted_size`` (the most quoted on both sides at once within the
+    maximum spread), ``two_sided``, ``spread_ok``, ``size_ok``, ``compliant``.
+    Obligation terms that are ``None`` impose no constraint.
+    """
+    if terms is None:
+        terms = ObligationTerms.of(data.instrument)
+    ev = data.events
+    mine = ev[ev["account_id"].isin(accounts)]
+    cols = [
+        "seq",
+        "t",
+        "bid",
+        "ask",
+        "bid_qty",
+        "ask_qty",
+        "ob_bid",
+        "ob_ask",
+        "spread_bps",
+        "quoted_size",
+    ]
+    flags = ["two_sided", "spread_ok", "size_ok", "compliant"]
+    if mine.empty:
+        frame = pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
+        return frame.assign(**{f: pd.Series(dtype=bool) for f in flags})
+    max_spread = terms.max_spread_bps
+    min_qty = terms.min_quote_quantity
+    tick = data.tick_size
+    prices = mine["price"].to_numpy(dtype=float)
+    if not tick or tick <= 0:
+        positive = prices[np.isfinite(prices) & (prices > 0)]
+        tick = float(np.min(positive)) * 1e-6 if len(positive) else 1.0
+    resting = (
+        np.isfinite(prices)
+        & (mine["order_type"].to_numpy() == "LIMIT")
+        & ~np.isin(mine["tif"].to_numpy(), ["IOC", "FOK"])
     )
+    ticks = np.where(resting, np.round(np.nan_to_num(prices) / tick), -1).astype(np.int64)
+    removes = np.isin(
+        mine["event_type"].to_numpy(),
+        [EventType.CANCEL.value, EventType.EXPIRE.value, EventType.REJECT.value],
+    )
+    codes, uniques = pd.factorize(mine["order_id"])
+    least = float(min_qty) if min_qty is not None and float(min_qty) > 0 else 1e-12
+    bid, ask, bid_qty, ask_qty, ob_bid, ob_ask, quoted = _obligation_prices(
+        codes.astype(np.int64),
+        removes,
+        mine["sign"].to_numpy() > 0,
+        ticks,
+        np.nan_to_num(mine["leaves"].to_numpy(dtype=float)),
+        len(uniques),
+        least,
+        np.inf if max_spread is None else float(max_spread),
+    )
+    as_price = lambda x: np.where(x >= 0, x * tick, np.nan)  # noqa: E731
+    two_sided = (bid >= 0) & (ask >= 0)
+    size_ok = (ob_bid >= 0) & (ob_ask >= 0)
+    lo = np.where(size_ok, as_price(ob_bid), as_price(bid))
+    hi = np.where(size_ok, as_price(ob_ask), as_price(ask))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        spread_bps = (hi - lo) / ((hi + lo) / 2) * 1e4
+    spread_ok = two_sided & (
+        np.ones(len(mine), dtype=bool)
+        if max_spread is None
+        else np.nan_to_num(spread_bps, nan=np.inf) <= float(max_spread) + 1e-9
+    )
+    return pd.DataFrame(
+        {
+            "seq": mine["seq"].to_numpy(),
+            "t": mine["t"].to_numpy(),
+            "bid": as_price(bid),
+            "ask": as_price(ask),
+            "bid_qty": bid_qty,
+            "ask_qty": ask_qty,
+            "ob_bid": as_price(ob_bid),
+            "ob_ask": as_price(ob_ask),
+            "spread_bps": spread_bps,
+            "quoted_size": quoted,
+            "two_sided": two_sided,
+            "spread_ok": spread_ok,
+            "size_ok": size_ok,
+            "compliant": two_sided & size_ok & spread_ok,
+        }
+    )
+
+
+def non_compliant_spans(timeline: pd.DataFrame, day_start: int, day_end: int) -> pd.DataFrame:
+    """Maximal intervals of the day during which the quote was not compliant.
+
+    The quote before the account's first event of the day is unknown; it is taken
+    as not compliant (the account had nothing resting that the day's journal shows).
+    Columns: ``start``, ``end``, ``duration`` (ns), ``reason`` (the most frequent of
+    ``one_sided``, ``spread``, ``size`` during the span), ``worst_spread_bps``.
+    """
+    t = timeline["t"].to_numpy()
+    ok = timeline["compliant"].to_numpy(dtype=bool)
+    times = np.concatenate([[day_start], t, [day_end]])
+    state = np.concatenate([[False], ok])
+    # intervals [times[i], times[i+1]) carry state[i]
+    durations = np.diff(times)
+    bad = ~state
+    change = np.diff(np.concatenate([[0], bad.astype(np.int8), [0]]))
+    starts_idx = np.flatnonzero(change == 1)
+    ends_idx = np.flatnonzero(change == -1)
+    cols = ["start", "end", "duration", "reason", "worst_spread_bps"]
+    if len(starts_idx) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
+    two = np.concatenate([[False], timeline["two_sided"].to_numpy(dtype=bool)])
+    sp_ok = np.concatenate([[False], timeline["spread_ok"].to_numpy(dtype=bool)])
+    spread = np.concatenate([[np.nan], timeline["spread_bps"].to_numpy(dtype=float)])
+    badf = bad.astype(float)
+    # Sums over each bad span; good intervals between spans are zeroed by ``badf``.
+    one_sided = np.add.reduceat(durations * badf * ~two, starts_idx)
+    wide = np.add.reduceat(durations * badf * (two & ~sp_ok), starts_idx)
+    small = np.add.reduceat(durations * badf * (two & sp_ok), starts_idx)
+    masked = np.where(bad & np.isfinite(spread), spread, -np.inf)
+    worst = np.maximum.reduceat(masked, starts_idx)
+    reasons = np.array(["one_sided", "spread", "size"], dtype=object)[
+        np.argmax(np.vstack([one_sided, wide, small]), axis=0)
+    ]
+    return pd.DataFrame(
+        {
+            "start": times[starts_idx],
+            "end": times[ends_idx],
+            "duration": times[ends_idx] - times[starts_idx],
+            "reason": reasons,
+            "worst_spread_bps": np.where(np.isfinite(worst), worst, np.nan),
+        }
+    )
+
+
+# ------------------------------------------------------------------ the day's figures
 
 
 @dataclass(frozen=True)
 class QuoteStates:
-    """The AMM's best quotes after each book event, in time order (NaN: no quote)."""
+    """The AMM's quote after each of its journal events, in time order, each lasting to
+    the next, as :func:`obligation_timeline` measures it (build with :meth:`of`).
+
+    ``two_sided``: orders rest on both sides; ``compliant``: the quote meets the
+    obligation; ``spread_bps``: the obligation spread; ``quoted_size``: the most quoted
+    on both sides at once within the maximum spread.
+    """
 
     times_ns: np.ndarray
-    bid: np.ndarray
-    ask: np.ndarray
-    bid_qty: np.ndarray
-    ask_qty: np.ndarray
-    market_spread_bps: np.ndarray
+    two_sided: np.ndarray
+    compliant: np.ndarray
+    spread_bps: np.ndarray
+    quoted_size: np.ndarray
+
+    @classmethod
+    def of(cls, timeline: pd.DataFrame) -> QuoteStates:
+        """The states of an :func:`obligation_timeline`."""
+        return cls(
+            times_ns=timeline["t"].to_numpy(dtype=np.int64),
+            two_sided=timeline["two_sided"].to_numpy(dtype=bool),
+            compliant=timeline["compliant"].to_numpy(dtype=bool),
+            spread_bps=timeline["spread_bps"].to_numpy(dtype=float),
+            quoted_size=timeline["quoted_size"].to_numpy(dtype=float),
+        )
+
+    @classmethod
+    def empty(cls) -> QuoteStates:
+        """No AMM quote all day."""
+        none = np.zeros(0)
+        return cls(none.astype(np.int64), none.astype(bool), none.astype(bool), none, none)
+
+
+@dataclass(frozen=True)
+class MarketSpread:
+    """The whole book's spread in bps after each book event, in time order (NaN: one-sided)."""
+
+    times_ns: np.ndarray
+    spread_bps: np.ndarray
+
+    @classmethod
+    def of_top(cls, top: pd.DataFrame) -> MarketSpread:
+        """From the book stage's ``top`` states (:data:`TOP_COLUMNS`)."""
+        return cls(
+            top[Top.event_time].to_numpy(dtype="datetime64[ns]").astype(np.int64),
+            top[Top.spread_bps].to_numpy(dtype=float, na_value=np.nan),
+        )
 
 
 def obligation_from_quotes(
-    quotes: QuoteStates, day: dt.date, symbol: str, terms: ObligationTerms
+    quotes: QuoteStates,
+    day: dt.date,
+    symbol: str,
+    terms: ObligationTerms,
+    market: MarketSpread | None = None,
 ) -> ObligationDay:
-    """The day's figures from a sequence of AMM quote states (each lasting to the next)."""
+    """The day's figures from the AMM's quote states (and the market's spread, if known).
+
+    ``quotes`` must have been measured against ``terms`` (:func:`journal_quotes`).
+    """
     start, end = day_bounds(day)
-    weights = _durations(quotes.times_ns, start.value, end.value)
     day_seconds = (end - start).total_seconds()
+    market_bps = None
+    if market is not None and len(market.times_ns):
+        market_bps = _weighted(
+            market.spread_bps, _durations(market.times_ns, start.value, end.value)
+        )
+    weights = _durations(quotes.times_ns, start.value, end.value)
     if not len(weights):
-        return ObligationDay(day, symbol, 0.0, 0.0, None, None, None, terms)
-    bid_qty = np.nan_to_num(quotes.bid_qty, nan=0.0)
-    ask_qty = np.nan_to_num(quotes.ask_qty, nan=0.0)
-    two_sided = ~np.isnan(quotes.bid) & ~np.isnan(quotes.ask) & (bid_qty > 0) & (ask_qty > 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        spread_bps = (quotes.ask - quotes.bid) / ((quotes.ask + quotes.bid) / 2) * 10_000
-    size = np.minimum(bid_qty, ask_qty)
-    compliant = two_sided.copy()
-    if terms.max_spread_bps is not None:
-        compliant &= np.nan_to_num(spread_bps, nan=np.inf) <= terms.max_spread_bps + 1e-9
-    if terms.min_quote_quantity is not None:
-        compliant &= size >= terms.min_quote_quantity - 1e-12
-    quoted = np.where(two_sided, weights, 0.0)
+        return ObligationDay(day, symbol, 0.0, 0.0, None, None, market_bps, terms)
+    quoted = np.where(quotes.two_sided, weights, 0.0)
     return ObligationDay(
         day=day,
         symbol=symbol,
-        uptime=float(weights[compliant].sum() / day_seconds),
-        two_sided_share=float(weights[two_sided].sum() / day_seconds),
-        amm_spread_bps=_weighted(spread_bps, quoted),
-        amm_size=_weighted(size, quoted),
-        market_spread_bps=_weighted(quotes.market_spread_bps, weights),
+        uptime=float(weights[quotes.compliant].sum() / day_seconds),
+        two_sided_share=float(quoted.sum() / day_seconds),
+        amm_spread_bps=_weighted(quotes.spread_bps, quoted),
+        amm_size=_weighted(quotes.quoted_size, quoted),
+        market_spread_bps=market_bps,
         terms=terms,
     )
+
+
+def journal_quotes(
+    orders: pd.DataFrame,
+    accounts: Collection[str],
+    day: dt.date,
+    symbol: str,
+    instrument: Mapping[str, Any],
+    terms: ObligationTerms | None = None,
+) -> QuoteStates:
+    """The quote states of ``accounts`` (the AMM) replayed from a curated order journal.
+
+    ``orders`` holds at least :data:`JOURNAL_COLUMNS` (other accounts' rows are
+    ignored); ``instrument`` is the symbol's reference row (its tick size, and the
+    terms unless ``terms`` is given).
+    """
+    amm = sorted(accounts)
+    if not amm:
+        return QuoteStates.empty()
+    mine = orders[orders[Orders.account_id].isin(amm)]
+    roles = pd.DataFrame(
+        {
+            Accounts.account_id: amm,
+            Accounts.entity_id: [""] * len(amm),
+            Accounts.role: [Role.AFFILIATED_MM.value] * len(amm),
+        }
+    )
+    data = SymbolDay(day, symbol, mine, Trades.empty().to_pandas(), roles, dict(instrument))
+    timeline = obligation_timeline(data, amm, terms or ObligationTerms.of(instrument))
+    return QuoteStates.of(timeline)
+
+
+def amm_accounts(lake: Lake, day: dt.date) -> list[str]:
+    """The affiliated market maker's accounts on ``day`` ([] without an accounts snapshot)."""
+    uri = lake.curated(Accounts.name, day)
+    if not exists(uri):
+        return []
+    frame = read_table(uri, columns=[Accounts.account_id, Accounts.role]).to_pandas()
+    return sorted(frame.loc[frame[Accounts.role] == Role.AFFILIATED_MM.value, Accounts.account_id])
+
+
+def amm_journal(lake: Lake, day: dt.date, symbol: str, accounts: Collection[str]) -> pd.DataFrame:
+    """The rows of ``accounts`` in the curated order journal, :data:`JOURNAL_COLUMNS` only."""
+    table = read_table(lake.curated(Orders.name, day, symbol), columns=JOURNAL_COLUMNS)
+    wanted = pa.array(sorted(accounts), type=table.schema.field(Orders.account_id).type)
+    return table.filter(pc.is_in(table[Orders.account_id], value_set=wanted)).to_pandas()
 
 
 def obligation_day(
     lake: Lake, day: dt.date, symbol: str, terms: ObligationTerms | None = None
 ) -> ObligationDay | None:
     """The figures of ``symbol`` on ``day``; ``None`` when the book has not been built."""
-    uri = lake.book("top", day, symbol)
-    if not exists(uri):
-        return None
-    if terms is None:
-        terms = instrument_terms(lake, day).get(symbol, ObligationTerms())
-    top = read_table(uri, columns=TOP_COLUMNS).to_pandas()
-    return obligation_figures(top, day, symbol, terms)
+    return _figures(lake, day, symbol, terms, amm_accounts(lake, day), instrument_rows(lake, day))
 
 
 def obligations(lake: Lake, days: Sequence[dt.date]) -> list[ObligationDay]:
     """Figures for every symbol with book states on each of ``days``, by day then symbol."""
     rows: list[ObligationDay] = []
     for day in days:
-        terms = instrument_terms(lake, day)
-        for symbol in lake.curated_symbols("orders", day):
-            figures = obligation_day(lake, day, symbol, terms.get(symbol, ObligationTerms()))
+        amm, instruments = amm_accounts(lake, day), instrument_rows(lake, day)
+        for symbol in lake.curated_symbols(Orders.name, day):
+            figures = _figures(lake, day, symbol, None, amm, instruments)
             if figures is not None:
                 rows.append(figures)
     return rows
+
+
+def _figures(
+    lake: Lake,
+    day: dt.date,
+    symbol: str,
+    terms: ObligationTerms | None,
+    amm: list[str],
+    instruments: Mapping[str, Mapping[str, Any]],
+) -> ObligationDay | None:
+    """One symbol-day's figures: the AMM's journal replayed, the market's spread from ``top``."""
+    top_uri = lake.book(Top.name, day, symbol)
+    if not exists(top_uri):
+        return None
+    instrument = instruments.get(symbol, {})
+    terms = terms if terms is not None else ObligationTerms.of(instrument)
+    orders_uri = lake.curated(Orders.name, day, symbol)
+    quotes = (
+        journal_quotes(amm_journal(lake, day, symbol, amm), amm, day, symbol, instrument, terms)
+        if amm and exists(orders_uri)
+        else QuoteStates.empty()
+    )
+    market = MarketSpread.of_top(read_table(top_uri, columns=TOP_COLUMNS).to_pandas())
+    return obligation_from_quotes(quotes, day, symbol, terms, market)
 
 
 def _durations(times_ns: np.ndarray, start_ns: int, end_ns: int) -> np.ndarray:
@@ -244,3 +611,12 @@ def _number(value: Any) -> float | None:
         return None
     number = float(value)
     return None if math.isnan(number) else number
+
+
+def _plain(value: Any) -> Any:
+    """A reference-data value as a plain Python value (NaN: None)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

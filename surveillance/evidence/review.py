@@ -9,11 +9,13 @@ renders them with the case store's record as one self-contained HTML file.
 
 Methods (also printed in the report's appendix):
 
-- **Obligations.** The AMM's own best bid and ask are followed through the day; an
-  instant is compliant when both sides are quoted, the quoted spread is at most
-  ``mm_max_spread_bps`` of the mid, and each side shows at least
-  ``mm_min_quote_quantity``. Uptime is the compliant fraction of the UTC day, met
-  when it reaches ``mm_min_uptime``.
+- **Obligations.** The AMM's own resting ladder (all its market-making accounts) is
+  replayed from the order journal through the day; an instant is compliant when each
+  side holds at least ``mm_min_quote_quantity``, counted from its best price outwards,
+  and the spread between the prices where the two sides reach that size is at most
+  ``mm_max_spread_bps`` of their mid (the measure of the ``obligation_breach``
+  detector). Uptime is the compliant fraction of the UTC day, met when it reaches
+  ``mm_min_uptime``.
 - **Fill rates at equal prices.** For every price level (day, symbol, side, price)
   where both the AMM and clients rested limit orders, the share of posted quantity
   filled as maker, pooled over those levels, for each. Favoured priority shows as a
@@ -46,7 +48,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from features.obligations import ObligationTerms, QuoteStates, obligation_from_quotes
+from features.obligations import (
+    MarketSpread,
+    ObligationTerms,
+    journal_quotes,
+    obligation_from_quotes,
+)
 from surveillance import storage
 from surveillance.book.schema import Queue
 from surveillance.config import Config, load_config
@@ -162,7 +169,7 @@ def review_metrics(
             top, source = load_top(lake, day, symbol, makers or own)
             result.sources.append(f"{day} {symbol}: book {source.replace(lake.root, '<lake>')}")
             result.obligations.append(
-                _obligation(day, symbol, top, _instrument(instruments, symbol), bool(makers))
+                _obligation(day, symbol, orders, top, _instrument(instruments, symbol), makers)
             )
             fills.append(_order_fills(orders, own, clients).assign(day=day, symbol=symbol))
             if trades is not None and len(trades):
@@ -206,30 +213,26 @@ def _instrument(instruments: pd.DataFrame | None, symbol: str) -> Mapping[str, A
 def _obligation(
     day: dt.date,
     symbol: str,
+    orders: pd.DataFrame,
     top: pd.DataFrame,
     instrument: Mapping[str, Any],
-    has_maker: bool,
+    makers: set[str],
 ) -> dict[str, Any]:
-    """The day's obligation figures (``features.obligations``) as a report row."""
+    """The day's obligation figures (``features.obligations``) as a report row.
+
+    The AMM's quotes are its ladder replayed from the journal, as the detector
+    measures them; the market spread comes from the top of the book.
+    """
     terms = ObligationTerms.of(instrument)
-    if top.empty or not has_maker:
-        figures = obligation_from_quotes(_NO_QUOTES, day, symbol, terms)
-    else:
+    quotes = journal_quotes(orders, makers, day, symbol, instrument, terms)
+    market = None
+    if not top.empty:
         with np.errstate(invalid="ignore", divide="ignore"):
             market_bps = (top["ask"] - top["bid"]) / ((top["ask"] + top["bid"]) / 2) * 1e4
-        figures = obligation_from_quotes(
-            QuoteStates(
-                times_ns=top["event_time"].astype("int64").to_numpy(),
-                bid=top["amm_bid"].to_numpy(float),
-                ask=top["amm_ask"].to_numpy(float),
-                bid_qty=top["amm_bid_quantity"].to_numpy(float),
-                ask_qty=top["amm_ask_quantity"].to_numpy(float),
-                market_spread_bps=market_bps.to_numpy(float),
-            ),
-            day,
-            symbol,
-            terms,
+        market = MarketSpread(
+            top["event_time"].astype("int64").to_numpy(), market_bps.to_numpy(float)
         )
+    figures = obligation_from_quotes(quotes, day, symbol, terms, market)
     uptime = figures.uptime or 0.0
     return {
         "day": day.isoformat(),
@@ -242,10 +245,6 @@ def _obligation(
         "mean_spread_bps": figures.amm_spread_bps,
         "met": _met(uptime, terms.min_uptime),
     }
-
-
-_EMPTY = np.zeros(0)
-_NO_QUOTES = QuoteStates(_EMPTY.astype(np.int64), _EMPTY, _EMPTY, _EMPTY, _EMPTY, _EMPTY)
 
 
 def _met(uptime: float, required: float | None) -> str:
