@@ -1,10 +1,12 @@
 """The AMM conduct dashboard's obligation figures, cached for quick pages.
 
 The figures themselves are :mod:`features.obligations` (one definition, shared with
-the nightly run report and the independent review report): uptime, the AMM's
-spread and size, time-weighted from the book stage's ``top`` states against the
-instruments' terms. This module only caches them per ``top`` file, keyed by its
-modification time, so the dashboard stays quick and still sees a rebuilt book.
+the nightly run report, the independent review report and the ``obligation_breach``
+detector): uptime, the AMM's spread and size, time-weighted from its ladder replayed
+from the order journal against the instruments' terms, and the market's spread from
+the book stage's ``top`` states. This module only caches them per ``top`` file, keyed
+by its and the journal's modification times, so the dashboard stays quick and still
+sees a rebuilt book or a re-ingested day.
 Alert and disposition counts come from the case store (:mod:`surveillance.web.store`).
 """
 
@@ -20,7 +22,7 @@ from surveillance.storage import Lake, exists, filesystem
 
 __all__ = ["ObligationDay", "book_days", "obligation_day", "obligations"]
 
-_Key = tuple[str, float, ObligationTerms]
+_Key = tuple[str, float, float, ObligationTerms]
 
 
 def _mtime(uri: str) -> float:
@@ -66,7 +68,10 @@ def obligation_day(
     terms = (
         terms if terms is not None else instrument_terms(lake, day).get(symbol, ObligationTerms())
     )
-    key = (uri, _mtime(uri), terms)
+    # The AMM's figures replay its orders from the curated journal: a re-ingested day
+    # must not be served from the cache either.
+    orders = lake.curated("orders", day, symbol)
+    key = (uri, _mtime(uri), _mtime(orders), terms)
     cached = _CACHE.get(key)
     if cached is not None:
         return cached

@@ -23,7 +23,8 @@ import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
 
-from surveillance.book.schema import top_schema
+from surveillance.book.engine import ReplayParams, replay_table
+from surveillance.book.schema import DEFAULT_DEPTH_BPS
 from surveillance.cases import CaseStore
 from surveillance.contract import Accounts, Alerts, Instruments, Orders, Trades
 from surveillance.settings import Settings
@@ -94,7 +95,6 @@ def write_market(lake: Lake, day: dt.date = DAY, symbol: str = SYMBOL) -> Market
     )
     orders: list[dict[str, object]] = []
     trades: list[dict[str, object]] = []
-    top: dict[str, list[object]] = {name: [] for name in top_schema().names}
     seq = 0
     mid = 60_000.0
     amm_ids, client_ids, trade_ids = [], [], []
@@ -125,42 +125,24 @@ def write_market(lake: Lake, day: dt.date = DAY, symbol: str = SYMBOL) -> Market
             "origin": "CLIENT",
         }
         orders.append(row)
-        bid = mid - 2.0
-        ask = mid + 2.0
-        for name, value in {
-            "symbol": symbol,
-            "seq": seq,
-            "event_time": t,
-            "best_bid": bid,
-            "best_bid_qty": 0.5,
-            "best_bid_orders": 1,
-            "best_ask": ask,
-            "best_ask_qty": 0.5,
-            "best_ask_orders": 1,
-            "mid": (bid + ask) / 2,
-            "spread": ask - bid,
-            "spread_ticks": int((ask - bid) / 0.5),
-            "spread_bps": (ask - bid) / mid * 1e4,
-            "amm_bid_share": 1.0,
-            "amm_ask_share": 1.0,
-            "amm_alone_bid": True,
-            "amm_alone_ask": True,
-            "amm_best_bid": bid,
-            "amm_best_bid_qty": 0.5,
-            "amm_best_ask": ask,
-            "amm_best_ask_qty": 0.5,
-        }.items():
-            top[name].append(value)
-        for name in top:
-            if name.endswith("bps") and "depth" in name:
-                top[name].append(1.0)
 
+    # Every 5 s the AMM cancels its previous quote's orders and requotes: a bid 2 below
+    # the mid, an ask 2 above it (``A{i}``, which it fades or a client takes) and a
+    # deeper ask 4 above it, so it holds a compliant two-sided quote from 10:00 on.
+    stale: list[tuple[str, str, float]] = []
     for i in range(120):
         t = _ts(day, 10 * 3600 + i * 5)
+        for old, side, price in stale:
+            order(t, old, AMM, "CANCEL", side, price=price, leaves=0.0)
         mid += float(rng.normal(0, 3)) // 0.5 * 0.5
         oid = f"A{i}"
         amm_ids.append(oid)
+        order(t, f"B{i}", AMM, "NEW", "BUY", price=mid - 2.0)
         order(t, oid, AMM, "NEW", "SELL", price=mid + 2.0)
+        order(t, f"D{i}", AMM, "NEW", "SELL", price=mid + 4.0)
+        stale = [(f"B{i}", "BUY", mid - 2.0), (f"D{i}", "SELL", mid + 4.0)]
+        if i % 3 == 2:
+            stale.append((oid, "SELL", mid + 2.0))
         if i % 3 == 0:
             order(
                 t + dt.timedelta(seconds=1), oid, AMM, "CANCEL", "SELL", price=mid + 2.0, leaves=0.0
@@ -213,10 +195,15 @@ def write_market(lake: Lake, day: dt.date = DAY, symbol: str = SYMBOL) -> Market
                     "sell_account_id": AMM,
                 }
             )
-    write_partition(Orders.from_pylist(orders), lake.curated("orders", day, symbol))
+    journal = Orders.from_pylist(orders)
+    write_partition(journal, lake.curated("orders", day, symbol))
     write_partition(Trades.from_pylist(trades), lake.curated("trades", day, symbol))
-    write_partition(pa.Table.from_pydict(top, schema=top_schema()), lake.book("top", day, symbol))
-    return MarketFacts(tuple(amm_ids), tuple(client_ids), tuple(trade_ids), len(top["seq"]))
+    # The book states are the book engine's replay of that journal, as the book stage
+    # writes them, so the AMM's quotes in ``top`` are those its orders make.
+    params = ReplayParams(symbol, 0.5, 0.001, frozenset({AMM}), DEFAULT_DEPTH_BPS)
+    top = replay_table(journal, params).top
+    write_partition(top, lake.book("top", day, symbol))
+    return MarketFacts(tuple(amm_ids), tuple(client_ids), tuple(trade_ids), top.num_rows)
 
 
 def alerts_table(facts: MarketFacts) -> pa.Table:
