@@ -199,7 +199,7 @@ class SpreadWideningParams(SectionModel):
         "the baseline is their median (robust to a level consumed for a few seconds).",
     )
     placebo_step_s: float = Field(
-        2.0,
+        0.5,
         gt=0,
         description="Spacing of the placebo times at which the same ratio is measured over the "
         "day (the account's ordinary spread changes, including volatility regimes).",
