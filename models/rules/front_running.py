@@ -24,6 +24,10 @@ from surveillance.config import SectionModel
 from surveillance.contract import Typology
 from surveillance.days import day_bounds
 
+#: Share of the false-alert rate given to the per-slice test; the rest goes to the
+#: per-parent test (weighted Bonferroni).
+SLICE_SHARE = 0.75
+
 
 class TradingAheadParams(SectionModel):
     """Parameters of ``rule:trading_ahead``."""
@@ -92,7 +96,7 @@ class TradingAhead(RuleDetector):
 
     name = "trading_ahead"
     typology = Typology.FR_TRADING_AHEAD
-    version = "3.0.0"
+    version = "3.1.0"
     help = (
         "For each slice of a large client parent order and each AMM account: did the account "
         "open a position on the client's side with an aggressive order (IOC, FOK, market) in "
@@ -125,7 +129,11 @@ class TradingAhead(RuleDetector):
         grid_s = np.concatenate([np.ones(len(grid)), -np.ones(len(grid))])
         signs = large["sign"].to_numpy(dtype=float)
         client_orders = large["order_id"].to_numpy(dtype=object)
+        # Two tests per account, Bonferroni-weighted: each slice on its own (3/4 of alpha),
+        # and each parent's slices together (1/4), for several slices traded ahead none of
+        # which is beyond chance alone.
         n_tests = len(large) * len(data.amm_accounts)
+        n_parent_tests = large["parent"].nunique() * len(data.amm_accounts)
         feature_frames = []
         rows = []
         for account in data.amm_accounts:
@@ -152,8 +160,12 @@ class TradingAhead(RuleDetector):
                 reversal_qty=np.minimum(back, ahead),
                 placebo_count=np.where(trip, counts, 0),
                 p_slice=p_slice,
-                p_adjusted=np.minimum(p_slice * n_tests, 1.0),
             )
+            p_parent = frame.groupby("parent")["p_slice"].agg(_parent_p)
+            frame["p_parent"] = frame["parent"].map(p_parent).to_numpy(dtype=float)
+            by_slice = p_slice * n_tests / SLICE_SHARE
+            by_parent = frame["p_parent"].to_numpy() * n_parent_tests / (1.0 - SLICE_SHARE)
+            frame["p_adjusted"] = np.minimum(np.minimum(by_slice, by_parent), 1.0)
             feature_frames.append(frame)
             hit = trip & (frame["p_adjusted"].to_numpy() < params.alpha)
             flagged = frame[hit]
@@ -224,8 +236,9 @@ class TradingAhead(RuleDetector):
             f"back within {text.secs(post)} ({text.bps(profit_bps)} against its entry). At "
             f"{n_placebo:,} placebo times away from large orders it made such a round trip "
             f"with as short a lead {int(best['placebo_count'])} times (probability "
-            f"{float(best['p_slice']):.1e}; {float(best['p_adjusted']):.1e} after allowing for "
-            f"the {n_tests} slice-account pairs examined)."
+            f"{float(best['p_slice']):.1e}; for the parent's slices together "
+            f"{float(best['p_parent']):.1e}; {float(best['p_adjusted']):.1e} after allowing for "
+            f"the {n_tests} slice-account pairs and their parents examined)."
         )
         times = ft[ahead_idx + rev_idx]
         p_adj = float(best["p_adjusted"])
@@ -250,6 +263,7 @@ class TradingAhead(RuleDetector):
                 "baseline_placebo_count": int(best["placebo_count"]),
                 "baseline_placebo_times": n_placebo,
                 "p_slice": float(best["p_slice"]),
+                "p_parent": float(best["p_parent"]),
                 "p_adjusted": p_adj,
                 "tests": n_tests,
             },
@@ -453,6 +467,28 @@ def _p_adjusted(z: float, windows: int, accounts: int) -> float:
     """One-sided normal tail of ``z``, Bonferroni-adjusted for windows and accounts."""
     tail = 0.5 * math.erfc(z / math.sqrt(2.0))
     return float(min(1.0, tail * windows * max(accounts, 1)))
+
+
+def _parent_p(p_slice: pd.Series) -> float:
+    """Chance that at least ``m`` of a parent's ``k`` slices have placebo probabilities as
+    small as its ``m``-th smallest, for the best ``m >= 2`` (times the ``k - 1`` choices).
+
+    Slices are independent under the baseline (the account's round trips at unrelated
+    times), so the count below a level is binomial. One slice alone is the slice test's
+    business; this test gathers several slices, each short of significance alone.
+    """
+    p = np.sort(p_slice.to_numpy(dtype=float))
+    k = len(p)
+    if k < 2 or p[1] >= 1.0:
+        return 1.0
+    best = 1.0
+    for m in range(2, k + 1):
+        if p[m - 1] >= 1.0:
+            break
+        q = float(p[m - 1])
+        tail = sum(math.comb(k, j) * q**j * (1.0 - q) ** (k - j) for j in range(m, k + 1))
+        best = min(best, tail)
+    return min(1.0, best * (k - 1))
 
 
 def _episodes(flagged: pd.DataFrame, gap_ns: int) -> np.ndarray:

@@ -158,3 +158,43 @@ def test_flow_anticipation_ignores_quotes_that_cross() -> None:
     quote is market making, and only orders sent to take liquidity are decisions."""
     out = FlowAnticipation().run(_flow_day(True, quote=True).build(), FlowAnticipationParams())
     assert out.candidates.empty
+
+
+def _parent_day(ahead_slices: tuple[int, ...]) -> Scenario:
+    """A client's large buy parent of four slices 40 s apart; the AMM buys just before the
+    slices in ``ahead_slices`` and sells back after them, and otherwise makes the same
+    round trip by habit every minute from 20,000 s to 60,000 s."""
+    s = Scenario()
+    for k in range(30):
+        t = 1000.0 + 700 * k
+        m = s.new(t, "XMM-1", "SELL", 68000.0, 0.2)
+        s.take(t + 1, f"CLI-{k % 4 + 1}", "BUY", [(m, 0.1)])
+    t = 20_000.0
+    while t < 60_000:
+        if not 29_800 < t < 30_400:
+            m = s.new(t - 0.1, "XMM-1", "SELL", 68000.0, 1.0)
+            s.take(t, "AMM-1", "BUY", [(m, 1.0)])
+            b = s.new(t + 9.9, "XMM-2", "BUY", 68000.0, 1.0)
+            s.take(t + 10, "AMM-1", "SELL", [(b, 1.0)])
+        t += 60.0
+    for j in range(4):
+        ts = 30_000.0 + 40 * j
+        if j in ahead_slices:
+            m = s.new(ts - 3, "XMM-1", "SELL", 68000.0, 1.0)
+            s.take(ts - 2.5, "AMM-1", "BUY", [(m, 1.0)])
+        big = s.new(ts - 1, "XMM-2", "SELL", 68010.0, 5.0)
+        s.take(ts, "CLI-5", "BUY", [(big, 5.0)], latency=0.5)
+        if j in ahead_slices:
+            b = s.new(ts + 9.9, "XMM-1", "BUY", 68100.0, 1.0)
+            s.take(ts + 10, "AMM-1", "SELL", [(b, 1.0)])
+    return s
+
+
+def test_trading_ahead_gathers_several_slices_of_one_parent() -> None:
+    """One round trip ahead of one slice is within the habit of an account that makes one
+    every minute; the same ahead of three of the parent's four slices is not."""
+    one = TradingAhead().run(_parent_day((0,)).build(), PARAMS)
+    assert one.candidates.empty
+    three = TradingAhead().run(_parent_day((0, 1, 2)).build(), PARAMS)
+    assert list(three.candidates["account_id"]) == ["AMM-1"]
+    assert three.candidates.iloc[0]["features"]["p_parent"] < 1e-4
