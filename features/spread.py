@@ -344,7 +344,9 @@ def spoof_bursts(
     (share of the account's cancelled orders that lived at most as long), and the
     account's executions as taker on the other side after the last entry and before
     the first cancel: ``opp_qty``, ``opp_trades``, ``opp_last_t``, ``opp_trade_ids``,
-    ``opp_order_ids``; ``order_ids`` lists the burst's orders.
+    ``opp_order_ids``; ``prices_cancelled_after``, the distinct prices of the burst's
+    orders cancelled later than the last such execution; ``order_ids`` lists the
+    burst's orders.
     """
     every = spoof_orders(data, depth_col)
     cols = [
@@ -352,7 +354,7 @@ def spoof_bursts(
         "first_seq", "last_seq", "first_end", "last_end", "first_end_seq", "last_end_seq",
         "life_max", "burst_qty", "filled", "depth_before", "resting_before", "resting_after",
         "usual_resting", "life_quantile", "opp_qty", "opp_trades", "opp_last_t",
-        "opp_trade_ids", "opp_order_ids", "order_ids",
+        "opp_trade_ids", "opp_order_ids", "prices_cancelled_after", "order_ids",
     ]  # fmt: skip
     if every.empty:
         return pd.DataFrame(columns=cols)
@@ -458,7 +460,15 @@ def spoof_bursts(
         b["opp_trade_ids"] = [list(tids[x:y]) for x, y in zip(lo, hi, strict=True)]
         b["opp_order_ids"] = [sorted(set(oids[x:y])) for x, y in zip(lo, hi, strict=True)]
         parts.append(b)
-    return pd.concat(parts, ignore_index=True)[cols]
+    out = pd.concat(parts, ignore_index=True)
+    # the layers withdrawn after the execution (the account's decision once it had
+    # traded), as distinct prices; a quote cancelled with the execution is not one
+    last_opp = orders["burst"].map(out.set_index("burst")["opp_last_t"])
+    later = orders[orders["end_t"].to_numpy() > last_opp.to_numpy()]
+    out["prices_cancelled_after"] = (
+        out["burst"].map(later.groupby("burst")["price"].nunique()).fillna(0).astype(np.int64)
+    )
+    return out[cols]
 
 
 def large_client_arrivals(

@@ -481,9 +481,9 @@ class Spoofing(RuleDetector):
             (bursts["n_prices"] >= params.min_layers)
             & (bursts["life_quantile"] <= params.max_life_quantile)
             & (bursts["opp_trades"] > 0)
-            # withdrawn by the account's own later instruction, not in the same matching
-            # event as the execution (a self-trade prevention cancel)
-            & (bursts["first_end"] > bursts["opp_last_t"])
+            # layers withdrawn by the account's own later instruction, not in the same
+            # matching event as the execution (a self-trade prevention cancel, a requote)
+            & (bursts["prices_cancelled_after"] >= params.min_layers)
             & (bursts["cancel_after_ns"] <= params.max_cancel_after_s * ns)
             & (bursts["resting_vs_usual"] >= params.min_resting_vs_usual)
             & (bursts["size_vs_depth"] >= params.min_size_vs_depth)
