@@ -87,7 +87,11 @@ def test_spread_widening_is_silent_when_the_wider_spread_lasts() -> None:
 
 
 def _spoof_day(
-    *, cancel: bool = True, trade_while_resting: bool = True, layer_qty: float = 2.0
+    *,
+    cancel: bool = True,
+    trade_while_resting: bool = True,
+    layer_qty: float = 2.0,
+    cancel_at: float = 2003.5,
 ) -> Scenario:
     """AMM-1 quotes 0.5 a side all day, requoting by cancel and new every 20 s; at 2001 s
     it enters three buy layers behind the external MM's bid, sells into that bid, and
@@ -111,7 +115,7 @@ def _spoof_day(
         s.take(2002, "AMM-1", "SELL", [(peer_bid, 0.2)])
     if cancel:
         for i, o in enumerate(layers):
-            s.cancel(2003.5 + i * 0.01, o)
+            s.cancel(cancel_at + i * 0.01 * (cancel_at > 2002), o)
     if not trade_while_resting:
         s.take(2004, "AMM-1", "SELL", [(peer_bid, 0.2)])
     churn(range(101, 200))
@@ -144,3 +148,10 @@ def test_spoofing_is_silent_when_the_layers_only_match_the_usual_resting_size() 
     assert out.candidates.empty
     burst = out.features[out.features["n_orders"] == 3].iloc[0]
     assert burst["size_vs_depth"] > 0.25 and burst["resting_vs_usual"] < 1.5
+
+
+def test_spoofing_is_silent_when_the_orders_go_with_the_execution() -> None:
+    # cancelled in the same matching event as the sale (self-trade prevention, a
+    # requote): not a withdrawal decided once the account had traded
+    out = Spoofing().run(_spoof_day(cancel_at=2002).build(), SpoofingParams())
+    assert out.candidates.empty
