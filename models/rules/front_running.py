@@ -343,7 +343,7 @@ class FlowAnticipation(RuleDetector):
 
     name = "flow_anticipation"
     typology = Typology.FR_FLOW_ANTICIPATION
-    version = "2.0.0"
+    version = "2.1.0"
     help = (
         "Per AMM account and day, an event study: after each of the account's aggressive "
         "orders (IOC, FOK, market), the clients' signed decisions over the next minutes in the "
