@@ -42,16 +42,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from features.data import SymbolDay
+from features.data import SymbolDay, to_ns
 from surveillance.book.schema import Top
-from surveillance.contract import Accounts, EventType, Instruments, Orders, Role, Trades
+from surveillance.contract import Accounts, EventType, Instruments, Orders, Role, Side
 from surveillance.days import day_bounds
+from surveillance.errors import InputError
 from surveillance.storage import Lake, exists, read_table
 
 #: The ``top`` columns the market spread needs.
 TOP_COLUMNS = [Top.event_time, Top.spread_bps]
 
-#: The journal columns the AMM's ladder replay needs (``SymbolDay.events``).
+#: The journal columns the AMM's ladder replay reads (:func:`journal_events`).
 JOURNAL_COLUMNS = [
     Orders.seq,
     Orders.event_time,
@@ -62,12 +63,15 @@ JOURNAL_COLUMNS = [
     Orders.order_type,
     Orders.time_in_force,
     Orders.price,
-    Orders.quantity,
     Orders.leaves_quantity,
-    Orders.fill_price,
-    Orders.fill_quantity,
-    Orders.trade_id,
-    Orders.liquidity,
+]
+#: Its low-cardinality string columns, read dictionary-encoded.
+_CODED = [
+    Orders.account_id,
+    Orders.event_type,
+    Orders.side,
+    Orders.order_type,
+    Orders.time_in_force,
 ]
 
 
@@ -290,7 +294,16 @@ def obligation_timeline(
     if terms is None:
         terms = ObligationTerms.of(data.instrument)
     ev = data.events
-    mine = ev[ev["account_id"].isin(accounts)]
+    return ladder_timeline(ev[ev["account_id"].isin(accounts)], data.tick_size, terms)
+
+
+def ladder_timeline(mine: pd.DataFrame, tick_size: float, terms: ObligationTerms) -> pd.DataFrame:
+    """:func:`obligation_timeline` of the AMM's own journal rows ``mine``, in seq order.
+
+    ``mine`` names its columns as ``SymbolDay.events`` does (at least ``seq``, ``t``,
+    ``order_id``, ``event_type``, ``sign``, ``order_type``, ``tif``, ``price``,
+    ``leaves``); :func:`journal_events` gives them from a curated journal.
+    """
     cols = [
         "seq",
         "t",
@@ -309,20 +322,21 @@ def obligation_timeline(
         return frame.assign(**{f: pd.Series(dtype=bool) for f in flags})
     max_spread = terms.max_spread_bps
     min_qty = terms.min_quote_quantity
-    tick = data.tick_size
+    tick = tick_size
     prices = mine["price"].to_numpy(dtype=float)
     if not tick or tick <= 0:
         positive = prices[np.isfinite(prices) & (prices > 0)]
         tick = float(np.min(positive)) * 1e-6 if len(positive) else 1.0
     resting = (
         np.isfinite(prices)
-        & (mine["order_type"].to_numpy() == "LIMIT")
-        & ~np.isin(mine["tif"].to_numpy(), ["IOC", "FOK"])
+        & mine["order_type"].eq("LIMIT").to_numpy(dtype=bool)
+        & ~mine["tif"].isin(["IOC", "FOK"]).to_numpy(dtype=bool)
     )
     ticks = np.where(resting, np.round(np.nan_to_num(prices) / tick), -1).astype(np.int64)
-    removes = np.isin(
-        mine["event_type"].to_numpy(),
-        [EventType.CANCEL.value, EventType.EXPIRE.value, EventType.REJECT.value],
+    removes = (
+        mine["event_type"]
+        .isin([EventType.CANCEL.value, EventType.EXPIRE.value, EventType.REJECT.value])
+        .to_numpy(dtype=bool)
     )
     codes, uniques = pd.factorize(mine["order_id"])
     least = float(min_qty) if min_qty is not None and float(min_qty) > 0 else 1e-12
@@ -512,22 +526,43 @@ def journal_quotes(
 
     ``orders`` holds at least :data:`JOURNAL_COLUMNS` (other accounts' rows are
     ignored); ``instrument`` is the symbol's reference row (its tick size, and the
-    terms unless ``terms`` is given).
+    terms unless ``terms`` is given). ``day`` and ``symbol`` name the journal in errors.
     """
-    amm = sorted(accounts)
-    if not amm:
+    if not accounts:
         return QuoteStates.empty()
-    mine = orders[orders[Orders.account_id].isin(amm)]
-    roles = pd.DataFrame(
+    missing = sorted(set(JOURNAL_COLUMNS) - set(orders.columns))
+    if missing:
+        raise InputError(
+            f"orders of {symbol} on {day}: the AMM's quotes need columns {missing}, "
+            f"found only {sorted(orders.columns)}"
+        )
+    mine = orders[orders[Orders.account_id].isin(list(accounts))]
+    tick = float(_number(instrument.get(Instruments.tick_size)) or 0.0)
+    timeline = ladder_timeline(journal_events(mine), tick, terms or ObligationTerms.of(instrument))
+    return QuoteStates.of(timeline)
+
+
+def journal_events(orders: pd.DataFrame) -> pd.DataFrame:
+    """Curated journal rows in seq order, with the columns :func:`ladder_timeline` reads.
+
+    The names, int64 times and signed side are ``SymbolDay.events``'s, computed for
+    these columns only (the AMM's figures of a whole day need no other); string
+    columns keep their (dictionary) types, which the replay compares as they are.
+    """
+    o = orders.sort_values(Orders.seq, kind="stable")
+    return pd.DataFrame(
         {
-            Accounts.account_id: amm,
-            Accounts.entity_id: [""] * len(amm),
-            Accounts.role: [Role.AFFILIATED_MM.value] * len(amm),
+            "seq": o[Orders.seq].to_numpy(dtype=np.int64),
+            "t": to_ns(o[Orders.event_time]),
+            "order_id": o[Orders.order_id].array,
+            "event_type": o[Orders.event_type].array,
+            "sign": np.where(o[Orders.side].eq(Side.BUY.value).to_numpy(dtype=bool), 1, -1),
+            "order_type": o[Orders.order_type].array,
+            "tif": o[Orders.time_in_force].array,
+            "price": o[Orders.price].to_numpy(dtype=float, na_value=np.nan),
+            "leaves": o[Orders.leaves_quantity].to_numpy(dtype=float, na_value=np.nan),
         }
     )
-    data = SymbolDay(day, symbol, mine, Trades.empty().to_pandas(), roles, dict(instrument))
-    timeline = obligation_timeline(data, amm, terms or ObligationTerms.of(instrument))
-    return QuoteStates.of(timeline)
 
 
 def amm_accounts(lake: Lake, day: dt.date) -> list[str]:
@@ -541,9 +576,10 @@ def amm_accounts(lake: Lake, day: dt.date) -> list[str]:
 
 def amm_journal(lake: Lake, day: dt.date, symbol: str, accounts: Collection[str]) -> pd.DataFrame:
     """The rows of ``accounts`` in the curated order journal, :data:`JOURNAL_COLUMNS` only."""
-    table = read_table(lake.curated(Orders.name, day, symbol), columns=JOURNAL_COLUMNS)
-    wanted = pa.array(sorted(accounts), type=table.schema.field(Orders.account_id).type)
-    return table.filter(pc.is_in(table[Orders.account_id], value_set=wanted)).to_pandas()
+    uri = lake.curated(Orders.name, day, symbol)
+    table = read_table(uri, columns=JOURNAL_COLUMNS, dictionary=_CODED)
+    wanted = pc.is_in(table[Orders.account_id], value_set=pa.array(sorted(accounts), pa.string()))
+    return table.filter(wanted).to_pandas()
 
 
 def obligation_day(
