@@ -23,6 +23,7 @@ from features.obligations import (
 from surveillance.book.schema import Top
 from surveillance.contract import Accounts, Instruments, Orders, Trades
 from surveillance.days import day_bounds
+from surveillance.errors import InputError
 from surveillance.storage import Lake, write_partition
 
 DAY = dt.date(2026, 3, 2)
@@ -205,3 +206,9 @@ def test_the_lake_figures_replay_the_amms_journal_and_read_the_market_spread(
     assert figures.uptime == pytest.approx(0.5)
     assert figures.market_spread_bps == pytest.approx(6.0)
     assert obligations(lake, [DAY]) == [figures]
+
+
+def test_a_journal_without_the_replays_columns_is_refused_plainly() -> None:
+    journal = _journal(LADDER).drop(columns=[Orders.leaves_quantity])
+    with pytest.raises(InputError, match="leaves_quantity"):
+        journal_quotes(journal, [MM], DAY, SYMBOL, INSTRUMENT, TERMS)
