@@ -65,7 +65,9 @@ class TradingAheadParams(SectionModel):
         lt=1,
         description="False-alert rate per symbol-day: a slice alerts when the share of placebo "
         "times at which the account made a round trip with as short a lead, times the number "
-        "of large slices and AMM accounts examined, is below this.",
+        "of large slices and AMM accounts examined (or its parent's combined probability "
+        "times the parents and accounts), weighted 3/4 to slices and 1/4 to parents, is below "
+        "this.",
     )
     min_reversal: float = Field(
         0.1,
