@@ -360,14 +360,24 @@ class FlowAnticipation(RuleDetector):
         judged = [a for a, o in orders.items() if len(o) >= params.min_orders]
         peers = {a: aggressive_orders(data, a) for a in data.external_mm_accounts}
         peers = {a: o for a, o in peers.items() if len(o) >= params.min_orders}
+        unjudged = pd.DataFrame(
+            {
+                "account_id": list(orders),
+                "role": [data.role_of.get(a, "") for a in orders],
+                "orders": [len(o) for o in orders.values()],
+                "best_window": -1,
+                "z_max": np.nan,
+                "p_adjusted": 1.0,
+            }
+        )
         if not judged:
-            return DetectorOutput(pd.DataFrame(), candidates_frame([]))
+            return DetectorOutput(unjudged, candidates_frame([]))
         model = ClientFlowModel(
             data, params.windows_s, int(params.parent_gap_s * NS), int(params.grid_step_s * NS)
         )
         gap = int(params.min_shift_s * NS)
         if model.span_ns <= 4 * gap:
-            return DetectorOutput(pd.DataFrame(), candidates_frame([]))
+            return DetectorOutput(unjudged, candidates_frame([]))
         offsets = np.random.default_rng(params.shifts).integers(
             gap, model.span_ns - gap, size=params.shifts, dtype=np.int64
         )
@@ -389,6 +399,9 @@ class FlowAnticipation(RuleDetector):
                 }
                 for a, s in studies.items()
             ]
+        )
+        features = pd.concat(
+            [features, unjudged[~unjudged["account_id"].isin(list(studies))]], ignore_index=True
         )
         peer_z = {a: round(float(np.max(studies[a]["z"])), 2) for a in peers}
         start, end = day_bounds(data.day)

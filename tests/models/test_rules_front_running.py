@@ -158,6 +158,8 @@ def test_flow_anticipation_ignores_quotes_that_cross() -> None:
     quote is market making, and only orders sent to take liquidity are decisions."""
     out = FlowAnticipation().run(_flow_day(True, quote=True).build(), FlowAnticipationParams())
     assert out.candidates.empty
+    amm = out.features.set_index("account_id").loc["AMM-1"]
+    assert amm["orders"] == 0 and np.isnan(amm["z_max"])
 
 
 def _parent_day(ahead_slices: tuple[int, ...]) -> Scenario:
