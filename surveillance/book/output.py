@@ -13,7 +13,9 @@ Here:
 - integer and timestamp columns delta-encoded (``seq`` and ``event_time``
   grow steadily, so their deltas pack into a few bits);
 - statistics for ``seq`` and ``event_time`` only, the keys of as-of joins and of
-  row-group pruning.
+  row-group pruning;
+- values encoded 65,536 rows at a time rather than 1,024 (same bytes, about a tenth
+  less CPU).
 
 Readers need nothing special: any Parquet reader of the lake (pyarrow) decodes them.
 """
@@ -32,6 +34,9 @@ from surveillance import storage
 
 #: Columns dictionary-encoded: few distinct strings (ids of orders and trades are not).
 DICTIONARY_COLUMNS: tuple[str, ...] = ("symbol", "side", "account_id", "ahead_account_ids")
+#: Rows the writer encodes at a time (pyarrow's default is 1,024): whole output buffers,
+#: the same bytes for about a tenth less CPU.
+WRITE_BATCH_ROWS = 65_536
 #: Columns whose min/max statistics are written (the join and pruning keys).
 STATISTICS_COLUMNS: tuple[str, ...] = ("seq", "event_time")
 
@@ -49,6 +54,7 @@ def parquet_options(schema: pa.Schema) -> dict[str, Any]:
         "column_encoding": delta,
         "write_statistics": [c for c in STATISTICS_COLUMNS if c in schema.names],
         "store_schema": True,
+        "write_batch_size": WRITE_BATCH_ROWS,
     }
 
 
