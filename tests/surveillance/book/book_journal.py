@@ -140,7 +140,7 @@ class Journal:
     def raw(self, **row: Any) -> int:
         """Append an arbitrary row (for malformed journals); unspecified columns are null."""
         seq = len(self.rows) + 1
-        base = {name: None for name in Orders.names()}
+        base: dict[str, Any] = {name: None for name in Orders.names()}
         base.update(
             event_time=T0 + pd.Timedelta(milliseconds=seq),
             seq=seq,

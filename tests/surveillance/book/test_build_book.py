@@ -152,7 +152,7 @@ def test_next_day_starts_from_the_orders_left_resting_only_when_carrying_over(
             storage.read_table(lake.curated(dataset, booked_day.day)),
             lake.curated(dataset, next_day),
         )
-    cancel = {name: None for name in Orders.names()}
+    cancel: dict[str, Any] = {name: None for name in Orders.names()}
     cancel.update(
         event_time=dt.datetime(2026, 3, 3, 0, 0, 1, tzinfo=dt.UTC),
         seq=1,
