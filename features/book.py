@@ -9,6 +9,8 @@ exact and cheap, and it does not need the whole book.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
 import pandas as pd
@@ -63,6 +65,37 @@ def asof_top(data: SymbolDay, seqs: np.ndarray) -> pd.DataFrame:
     return rows
 
 
+@numba.njit(cache=True, inline="always")
+def rest_order(
+    levels: Any,
+    open_qty: np.ndarray,
+    open_price: np.ndarray,
+    k: int,
+    rests: bool,
+    leaves: float,
+    price_tick: int,
+) -> None:
+    """Move order ``k``'s resting quantity in ``levels`` (price tick -> quantity) to its new state.
+
+    The order's previous contribution is taken off its level (the level is dropped when
+    empty); when it still ``rests`` with ``leaves`` at a known price, that quantity is
+    added at ``price_tick``. The one bookkeeping step of every per-account ladder replay
+    (the AMM's own quotes here, its obligation ladder in ``features.obligations``).
+    """
+    if open_qty[k] > 0:
+        p = open_price[k]
+        remaining = levels[p] - open_qty[k]
+        if remaining <= 1e-12:
+            del levels[p]
+        else:
+            levels[p] = remaining
+        open_qty[k] = 0.0
+    if rests and leaves > 0 and price_tick >= 0:
+        open_qty[k] = leaves
+        open_price[k] = price_tick
+        levels[price_tick] = levels.get(price_tick, 0.0) + leaves
+
+
 @numba.njit(cache=True)
 def _own_quotes(
     order_idx: np.ndarray,
@@ -82,26 +115,10 @@ def _own_quotes(
     bid_qty = np.zeros(n)
     ask_qty = np.zeros(n)
     for i in range(n):
-        k = order_idx[i]
-        levels = bid_levels if is_buy[i] else ask_levels
-        # remove the order's previous contribution
-        if open_qty[k] > 0:
-            p = open_price[k]
-            remaining = levels[p] - open_qty[k]
-            if remaining <= 1e-12:
-                del levels[p]
-            else:
-                levels[p] = remaining
-            open_qty[k] = 0.0
         c = code[i]
-        if c != 2 and c != 4 and c != 5 and leaves[i] > 0 and price_ticks[i] >= 0:
-            open_qty[k] = leaves[i]
-            open_price[k] = price_ticks[i]
-            p = price_ticks[i]
-            if p in levels:
-                levels[p] = levels[p] + leaves[i]
-            else:
-                levels[p] = leaves[i]
+        rests = c != 2 and c != 4 and c != 5
+        levels = bid_levels if is_buy[i] else ask_levels
+        rest_order(levels, open_qty, open_price, order_idx[i], rests, leaves[i], price_ticks[i])
         best_b = -1
         for p in bid_levels:
             if p > best_b:

@@ -42,6 +42,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from features.book import rest_order
 from features.data import SymbolDay, to_ns
 from surveillance.book.schema import Top
 from surveillance.contract import Accounts, EventType, Instruments, Orders, Role, Side
@@ -204,21 +205,10 @@ def _obligation_prices(
     ask_qty = np.zeros(n)
     quoted = np.zeros(n)
     for i in range(n):
-        k = order_idx[i]
         levels = bid_levels if is_buy[i] else ask_levels
-        if open_qty[k] > 0:
-            p = open_price[k]
-            remaining = levels[p] - open_qty[k]
-            if remaining <= 1e-12:
-                del levels[p]
-            else:
-                levels[p] = remaining
-            open_qty[k] = 0.0
-        if not removes[i] and leaves[i] > 0 and price_ticks[i] >= 0:
-            open_qty[k] = leaves[i]
-            open_price[k] = price_ticks[i]
-            p = price_ticks[i]
-            levels[p] = levels.get(p, 0.0) + leaves[i]
+        rest_order(
+            levels, open_qty, open_price, order_idx[i], not removes[i], leaves[i], price_ticks[i]
+        )
         bid_sorted = np.empty(0, dtype=np.int64)
         ask_sorted = np.empty(0, dtype=np.int64)
         for side in range(2):
