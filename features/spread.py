@@ -6,12 +6,12 @@
   worsened the AMM quote on the side the client was about to hit. The AMM's
   ordinary churn is the baseline: how often its best quote on that side is pulled
   in a window of the same length at any time of the day.
-* **Spread widening** (``SM_SPREAD_WIDENING``): the AMM's own quoted spread
-  (time-weighted) in the second before large client orders (sized as entered),
-  against the larger of its median spread a minute before and half a minute after
-  (a lasting change is not a widening aimed at the order), judged against the same
-  ratio at placebo times away from large orders; external market makers' quoted
-  spread over the same seconds is reported beside it.
+* **Spread widening** (``SM_SPREAD_WIDENING``): the AMM's own quoted spread as its
+  own instructions set it (time-weighted) in the second before large client orders
+  (sized as entered), against the larger of its median spread a minute before and
+  3-15 s after (a lasting change is not a widening aimed at the order), judged
+  against the same ratio at placebo times away from large orders; external market
+  makers' quoted spread over the same seconds is reported beside it.
 * **Spoofing** (``SM_SPOOFING``): the whole sequence. Bursts of short-lived AMM
   orders on one side at several prices that raise the account's resting quantity
   there above its usual and are material against the visible depth, the account's
@@ -29,7 +29,7 @@ import pandas as pd
 from features.book import asof_top, own_quotes, top_frame
 from features.data import NS, SymbolDay
 from features.windows import window_bounds
-from surveillance.contract import DEFAULT_ORIGIN, EventType, Role
+from surveillance.contract import DEFAULT_ORIGIN, GATEWAY_EVENTS, EventType, Role
 
 
 def time_weighted(
@@ -88,6 +88,24 @@ def quote_spread_series(data: SymbolDay, accounts: list[str]) -> pd.DataFrame:
     q = own_quotes(data, accounts)
     mid = (q["bid"] + q["ask"]) / 2
     return q.assign(spread_bps=(q["ask"] - q["bid"]) / mid * 1e4)
+
+
+def instructed_spread_series(data: SymbolDay, accounts: list[str]) -> pd.DataFrame:
+    """The accounts' own quoted spread (bps) as their own instructions left it.
+
+    Like :func:`quote_spread_series`, but only rows of the accounts' instructions
+    (NEW, REPLACE, CANCEL) are kept, so the spread holds from one instruction to the
+    next. A client consuming the best level widens the quoted spread until the account
+    requotes; that is the client's act, not the account's, and on a busy day it happens
+    often enough to hide a deliberate widening among ordinary ones.
+    """
+    s = quote_spread_series(data, accounts)
+    ev = data.events
+    kinds = ev.loc[ev["account_id"].isin(accounts), "event_type"].to_numpy()
+    if len(kinds) != len(s):  # own_quotes keeps one row per event of the accounts
+        raise ValueError(f"own quotes: expected {len(kinds)} rows, found {len(s)}")
+    instructed = np.isin(kinds, [e.value for e in GATEWAY_EVENTS])
+    return s[instructed].reset_index(drop=True)
 
 
 def fade_candidates(data: SymbolDay) -> pd.DataFrame:

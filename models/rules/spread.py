@@ -14,9 +14,9 @@ from features.preferential import fast_tail, latencies
 from features.spread import (
     depth_columns,
     fade_candidates,
+    instructed_spread_series,
     large_client_arrivals,
     pull_rate,
-    quote_spread_series,
     sampled_median,
     spoof_bursts,
     spread_before,
@@ -187,10 +187,12 @@ class SpreadWideningParams(SectionModel):
         "before the order to this many (before any pre-positioned widening).",
     )
     after_window_s: tuple[float, float] = Field(
-        (8.0, 30.0),
+        (3.0, 15.0),
         description="The local baseline after: the account's spread from this many seconds "
         "after the order to this many. The larger of the two baselines counts, so a lasting "
-        "change (a volatile regime, a new quoting policy) is not a widening before the order.",
+        "change (a volatile regime, a new quoting policy) is not a widening before the order; "
+        "a short window keeps a regime that starts later out of it, and leaves an ordinary "
+        "wide spell only its last seconds as placebo outliers.",
     )
     baseline_samples: int = Field(
         20,
@@ -223,8 +225,8 @@ class SpreadWideningParams(SectionModel):
         gt=0,
         lt=1,
         description="False-alert rate per symbol-day: a ratio alerts when the share of placebo "
-        "times with a ratio at least as high, times the number of large orders examined, is "
-        "below this.",
+        "times with a ratio at least as high, divided by the order's share of the large "
+        "orders' entered size (weighted Bonferroni), is below this.",
     )
 
 
@@ -249,10 +251,11 @@ class SpreadWidening(RuleDetector):
 
     name = "spread_widening"
     typology = Typology.SM_SPREAD_WIDENING
-    version = "3.0.0"
+    version = "3.1.0"
     help = (
         "Before each large client order, compares each AMM account's own time-weighted quoted "
-        "spread in the last second with its spread a minute earlier and half a minute later "
+        "spread in the last second, as its own instructions set it (a client consuming its "
+        "best level is not a widening), with its spread a minute earlier and 3-15 s later "
         "(the larger of the two: a lasting change such as a volatile regime is not a widening "
         "before the order). The baseline is the same ratio at placebo times all day away from "
         "large client orders, against which the order's ratio must be an outlier. Large "
@@ -293,9 +296,14 @@ class SpreadWidening(RuleDetector):
             else np.full(len(t0), np.nan)
         )
         n_tests = len(t0)
+        # weighted Bonferroni: each order's share of the false-alert budget is its share
+        # of the large orders' entered size (what a widening gains scales with the size),
+        # so a busy day's many merely-large orders do not drown the largest ones
+        size = large["parent_qty"].to_numpy(dtype=float)
+        share = size / size.sum() if size.sum() > 0 else np.full(len(size), 1.0 / len(size))
         frames = []
         for account in data.amm_accounts:
-            series = quote_spread_series(data, [account])
+            series = instructed_spread_series(data, [account])
             st = series["t"].to_numpy()
             sv = series["spread_bps"].to_numpy(dtype=float)
             now, before, after, ratio = _widening_ratio(st, sv, t0, params)
@@ -313,7 +321,8 @@ class SpreadWidening(RuleDetector):
                     placebo_exceed=exceed,
                     placebo_times=len(g_ratio),
                     p_placebo=p,
-                    p_adjusted=np.minimum(p * n_tests, 1.0),
+                    p_adjusted=np.minimum(p / share, 1.0),
+                    budget_share=share,
                     peer_spread_bps=peer_spread,
                 )
             )
@@ -351,8 +360,9 @@ class SpreadWidening(RuleDetector):
                 f"{params.local_window_s[1]:g} s earlier and its {rec['spread_after_bps']:.1f} "
                 f"bps of {params.after_window_s[0]:g}-{params.after_window_s[1]:g} s later. At "
                 f"{int(rec['placebo_times'])} placebo times away from large orders its spread "
-                f"rose that much {int(rec['placebo_exceed'])} time(s) ({n_tests} large orders "
-                f"examined).{peer_text}"
+                f"rose that much {int(rec['placebo_exceed'])} time(s) (one of {n_tests} large "
+                f"orders examined, {float(rec['budget_share']):.1%} of their size)."
+                f"{peer_text}"
             )
             rows.append(
                 {
@@ -373,6 +383,7 @@ class SpreadWidening(RuleDetector):
                         "baseline_placebo_exceed": int(rec["placebo_exceed"]),
                         "baseline_placebo_times": int(rec["placebo_times"]),
                         "p_adjusted": float(rec["p_adjusted"]),
+                        "baseline_budget_share": float(rec["budget_share"]),
                         "peer_spread_bps": peer,
                         "client_qty": float(rec["quantity"]),
                         "client_account": str(rec["account_id"]),

@@ -47,10 +47,11 @@ def test_quote_fade_is_silent_when_the_quote_stays() -> None:
     assert out.candidates.empty
 
 
-def _widening_day(widen: bool, *, lasting: bool = False) -> Scenario:
+def _widening_day(widen: bool, *, lasting: bool = False, consumed: bool = False) -> Scenario:
     s = Scenario()
     bid = s.new(1, "AMM-1", "BUY", 67995.0, 0.5)
     ask = s.new(1.1, "AMM-1", "SELL", 68005.0, 0.5)
+    s.new(1.15, "AMM-1", "BUY", 67980.0, 0.5)  # the AMM's second bid level
     s.new(1.2, "XMM-1", "BUY", 67990.0, 0.5)
     peer_ask = s.new(1.3, "XMM-1", "SELL", 68010.0, 5.0)
     # ordinary client flow: small buys from the external MM's ask every 10 minutes
@@ -62,10 +63,15 @@ def _widening_day(widen: bool, *, lasting: bool = False) -> Scenario:
     if widen:
         s.replace(24_580, bid, price=67900.0)
         s.replace(24_580.1, ask, price=68100.0)
+    if consumed:
+        # a client sells the AMM's whole best bid: its spread widens by the client's act
+        s.take(24_598, "CLI-6", "SELL", [(bid, 0.5)])
     s.take(24_600, "CLI-5", "BUY", [(peer_ask, 3.0)])
-    if not lasting:
-        s.replace(24_610, bid, price=67995.0)
-        s.replace(24_610.1, ask, price=68005.0)
+    if consumed:
+        s.new(24_603, "AMM-1", "BUY", 67995.0, 0.5)  # it replenishes the level
+    if not lasting and not consumed:
+        s.replace(24_605, bid, price=67995.0)
+        s.replace(24_605.1, ask, price=68005.0)
     return s
 
 
@@ -84,6 +90,14 @@ def test_spread_widening_is_silent_when_the_wider_spread_lasts() -> None:
     # (a volatile regime, a new policy), not a widening aimed at the order
     out = SpreadWidening().run(_widening_day(True, lasting=True).build(), SpreadWideningParams())
     assert out.candidates.empty
+
+
+def test_spread_widening_is_silent_when_a_client_consumed_the_best_level() -> None:
+    # the spread is wider before the large order only because a client took the AMM's
+    # best bid; the AMM's own instructions never widened it
+    out = SpreadWidening().run(_widening_day(False, consumed=True).build(), SpreadWideningParams())
+    assert out.candidates.empty
+    assert out.features["ratio"].max() < 1.1
 
 
 def _spoof_day(
