@@ -32,7 +32,7 @@ STEPS: list[tuple[str, Step]] = [
     ("simulate: a venue day with injected misconduct, and its labels", simulate_step),
     ("ingest: the data-quality gate, quarantine and curated lake", ingest_step),
     ("book: the order book replayed; spread, AMM presence, reconciliation", book_step),
-    ("anomaly models: trained on three clean simulated days", anomaly_train_step),
+    ("anomaly models: trained on seven clean simulated days", anomaly_train_step),
     ("detect: features and rule detectors; alerts by typology and evaluation", detect_step),
     ("anomaly alerts: what the models found, and why", anomaly_explain_step),
     ("cases: the day's alerts become cases", cases_step),

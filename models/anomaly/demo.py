@@ -1,8 +1,10 @@
 """The ``make demo`` steps of the anomaly models: train before detect, explain after.
 
-``train_step`` simulates three clean days before the demo day (same venue size,
-other seeds), ingests them and builds their books through the same stage functions
-as the CLI, and trains every model on them with :func:`train_models`. Detect then
+``train_step`` simulates seven clean days before the demo day (same venue size, other
+seeds): the packaged training window, so that the calibration estimates the day-to-day
+spread from as many days as in production (from three, its Student-t threshold is too
+wide for any alert). It ingests them and builds their books through the same stage
+functions as the CLI, and trains every model on them with :func:`train_models`. Detect then
 scores the demo day with the registered models, beside the rules, and
 ``explain_step`` prints the anomaly alerts with their explanations.
 """
@@ -16,11 +18,11 @@ from models.anomaly.train import train_models
 from surveillance.settings import Settings
 
 #: Clean days simulated before the demo day to train on.
-TRAINING_DAYS = 3
+TRAINING_DAYS = 7
 
 
 def train_step(settings: Settings, day: dt.date) -> None:
-    """Simulate, ingest and book three clean days before ``day``; train the models on them."""
+    """Simulate, ingest and book the clean days before ``day``; train the models on them."""
     from surveillance.book import build_book
     from surveillance.ingest import ingest_day
     from surveillance.simulate.day import simulate_day
