@@ -528,6 +528,14 @@ def round_trip_lead(
     ahead, back = ahead_and_reversal(
         flow, times, signs, pre_ns, post_ns, exclude_orders, fresh_ns=fresh_ns
     )
+    lead = aggressive_lead(flow, times, signs)
+    trip = (ahead > 0) & (back >= min_reversal * ahead)
+    return np.where(trip, lead, np.inf), ahead, back
+
+
+def aggressive_lead(flow: pd.DataFrame, times: np.ndarray, signs: np.ndarray) -> np.ndarray:
+    """Time in ns from the account's last aggressive fill in direction ``signs`` to each
+    time (``inf`` when it has none before). ``flow`` is :func:`decision_flow`."""
     t = flow["t"].to_numpy()
     signed = flow["signed"].to_numpy(dtype=float)
     taker = flow["taker"].to_numpy(dtype=bool)
@@ -540,5 +548,4 @@ def round_trip_lead(
         idx = np.searchsorted(fills, times[rows], side="left") - 1
         ok = idx >= 0
         lead[rows[ok]] = (times[rows[ok]] - fills[idx[ok]]).astype(float)
-    trip = (ahead > 0) & (back >= min_reversal * ahead)
-    return np.where(trip, lead, np.inf), ahead, back
+    return lead

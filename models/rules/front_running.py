@@ -12,6 +12,7 @@ from pydantic import Field, field_validator
 from features.data import NS, SymbolDay
 from features.front_running import (
     ClientFlowModel,
+    aggressive_lead,
     aggressive_orders,
     anticipation_study,
     client_large_orders,
@@ -27,6 +28,19 @@ from surveillance.days import day_bounds
 #: Share of the false-alert rate given to the per-slice test; the rest goes to the
 #: per-parent test (weighted Bonferroni).
 SLICE_SHARE = 0.75
+#: Floor of the lead in the ahead-leg score (s): fills closer than this to the slice are
+#: equally telling.
+LEAD_FLOOR_S = 0.1
+
+
+def ahead_score(ahead: np.ndarray, back: np.ndarray, lead_ns: np.ndarray) -> np.ndarray:
+    """How telling an ahead leg is: its quantity per second of lead, doubled when the
+    account traded it all back (the reversal supports, it does not gate). 0 without one."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(ahead > 0, np.minimum(back / np.where(ahead > 0, ahead, 1.0), 1.0), 0.0)
+        lead_s = np.maximum(lead_ns / NS, LEAD_FLOOR_S)
+        score = np.where((ahead > 0) & np.isfinite(lead_s), ahead * (1.0 + share) / lead_s, 0.0)
+    return score
 
 
 class TradingAheadParams(SectionModel):
@@ -63,19 +77,20 @@ class TradingAheadParams(SectionModel):
         0.05,
         gt=0,
         lt=1,
-        description="False-alert rate per symbol-day: a slice alerts when the share of placebo "
-        "times at which the account made a round trip with as short a lead, times the number "
-        "of large slices and AMM accounts examined (or its parent's combined probability "
-        "times the parents and accounts), weighted 3/4 to slices and 1/4 to parents, is below "
-        "this.",
+        description="False-alert rate per symbol-day, shared by three tests (weighted "
+        "Bonferroni): a slice alerts when the share of placebo times at which the account "
+        "made a round trip with as short a lead (1/2 of the rate), or traded ahead with as "
+        "high an ahead score (1/4), times the large slices and AMM accounts examined, or its "
+        "parent's combined probability times the parents and accounts (1/4), is below this.",
     )
     min_reversal: float = Field(
         0.1,
         gt=0,
         le=1,
-        description="The account must deliberately trade back at least this share of its "
-        "ahead quantity within the post window (a hedge is not reversed; trading ahead is, "
-        "though not always in full).",
+        description="For the round-trip test, the account must deliberately trade back at "
+        "least this share of its ahead quantity within the post window (a hedge is not "
+        "reversed; trading ahead is, though not always in full). The ahead-leg test needs "
+        "no reversal: there the way back only raises the score.",
     )
     fresh_order_s: float = Field(
         5.0,
@@ -98,14 +113,16 @@ class TradingAhead(RuleDetector):
 
     name = "trading_ahead"
     typology = Typology.FR_TRADING_AHEAD
-    version = "3.1.0"
+    version = "3.2.0"
     help = (
         "For each slice of a large client parent order and each AMM account: did the account "
         "open a position on the client's side with an aggressive order (IOC, FOK, market) in "
         "the seconds before the slice arrived and deliberately trade it back afterwards (a "
         "round trip), and how shortly before? The baseline is the account's own behaviour: "
         "how often it makes a round trip with as short a lead at placebo times of the day "
-        "away from large client orders."
+        "away from large client orders, and how often it trades ahead as much, as shortly "
+        "before (the way back supporting, not required); a parent's slices pool their "
+        "evidence."
     )
     params_model = TradingAheadParams
 
@@ -146,30 +163,64 @@ class TradingAhead(RuleDetector):
             lead, ahead, back = round_trip_lead(
                 flow, times, signs, pre, post, params.min_reversal, client_orders, fresh
             )
-            g_lead, _, _ = round_trip_lead(
+            g_lead, g_ahead, g_back = round_trip_lead(
                 flow, grid_t, grid_s, pre, post, params.min_reversal, fresh_ns=fresh
             )
             placebo = np.sort(g_lead[np.isfinite(g_lead)])
             trip = np.isfinite(lead)
             counts = np.searchsorted(placebo, np.where(trip, lead, 0.0), side="right")
             p_slice = np.where(trip, (counts + 1.0) / (len(grid_t) + 1.0), 1.0)
+            raw_lead = aggressive_lead(flow, times, signs)
+            score = ahead_score(ahead, back, raw_lead)
+            g_raw = ahead_score(g_ahead, g_back, aggressive_lead(flow, grid_t, grid_s))
+            g_score = np.sort(g_raw)
+            s_counts = len(g_score) - np.searchsorted(g_score, score, side="left")
+            p_ahead = np.where(score > 0, (s_counts + 1.0) / (len(grid_t) + 1.0), 1.0)
+            # The slice's evidence is the better of the two; how often a placebo time does
+            # as well on either calibrates that choice (the two are far from independent).
+            n_grid = len(grid_t) + 1.0
+            g_trip = np.isfinite(g_lead)
+            g_p = np.minimum(
+                np.where(
+                    g_trip,
+                    np.searchsorted(placebo, np.where(g_trip, g_lead, 0.0), side="right"),
+                    np.inf,
+                ),
+                np.where(
+                    g_raw > 0, len(g_score) - np.searchsorted(g_score, g_raw, side="left"), np.inf
+                ),
+            )
+            g_p = np.sort(g_p[np.isfinite(g_p)])
+            best_rank = np.minimum(
+                np.where(trip, counts, np.inf), np.where(score > 0, s_counts, np.inf)
+            )
+            p_either = np.where(
+                np.isfinite(best_rank),
+                (np.searchsorted(g_p, best_rank, side="right") + 1.0) / n_grid,
+                1.0,
+            )
             frame = large[["order_id", "account_id", "sign", "arrival", "taker_qty", "parent"]]
             frame = frame.assign(
                 parent_qty=large.groupby("parent")["taker_qty"].transform("sum").to_numpy(),
                 amm_account=account,
-                lead_s=np.where(trip, lead / NS, np.nan),
+                lead_s=np.where(ahead > 0, raw_lead / NS, np.nan),
                 ahead_qty=ahead,
                 reversal_qty=np.minimum(back, ahead),
+                round_trip=trip,
                 placebo_count=np.where(trip, counts, 0),
                 p_slice=p_slice,
+                ahead_score=score,
+                placebo_ahead_count=np.where(score > 0, s_counts, 0),
+                p_ahead=p_ahead,
             )
-            p_parent = frame.groupby("parent")["p_slice"].agg(_parent_p)
+            frame["p_either"] = p_either
+            p_parent = frame.groupby("parent")["p_either"].agg(_parent_p)
             frame["p_parent"] = frame["parent"].map(p_parent).to_numpy(dtype=float)
             by_slice = p_slice * n_tests / SLICE_SHARE
             by_parent = frame["p_parent"].to_numpy() * n_parent_tests / (1.0 - SLICE_SHARE)
-            frame["p_adjusted"] = np.minimum(np.minimum(by_slice, by_parent), 1.0)
+            frame["p_adjusted"] = np.minimum.reduce([by_slice, by_parent, np.ones(len(frame))])
             feature_frames.append(frame)
-            hit = trip & (frame["p_adjusted"].to_numpy() < params.alpha)
+            hit = (trip | (score > 0)) & (frame["p_adjusted"].to_numpy() < params.alpha)
             flagged = frame[hit]
             if flagged.empty:
                 continue
@@ -222,7 +273,7 @@ class TradingAhead(RuleDetector):
         ahead_qty = float(ep["ahead_qty"].sum())
         parent_qty = float(ep.drop_duplicates("parent")["parent_qty"].sum())
         rev_qty = float(ep["reversal_qty"].sum())
-        best = ep.iloc[int(np.argmin(ep["p_slice"].to_numpy()))]
+        best = ep.iloc[int(np.argmin(ep["p_either"].to_numpy()))]
         client = ", ".join(sorted(set(ep["account_id"].astype(str))))
         side = "bought" if sign > 0 else "sold"
         client_side = "buy" if sign > 0 else "sell"
@@ -236,9 +287,11 @@ class TradingAhead(RuleDetector):
             f"{text.qty(data, parent_qty)} in all; a parent is large from "
             f"{text.qty(data, threshold)} today), then {rev_side} {text.qty(data, rev_qty)} "
             f"back within {text.secs(post)} ({text.bps(profit_bps)} against its entry). At "
-            f"{n_placebo:,} placebo times away from large orders it made such a round trip "
-            f"with as short a lead {int(best['placebo_count'])} times (probability "
-            f"{float(best['p_slice']):.1e}; for the parent's slices together "
+            f"{n_placebo:,} placebo times away from large orders it made a round trip with as "
+            f"short a lead {int(best['placebo_count'])} times (probability "
+            f"{float(best['p_slice']):.1e}) and traded ahead as much, as shortly before and "
+            f"reversed as much {int(best['placebo_ahead_count'])} times (probability "
+            f"{float(best['p_ahead']):.1e}); for the parent's slices together "
             f"{float(best['p_parent']):.1e}; {float(best['p_adjusted']):.1e} after allowing for "
             f"the {n_tests} slice-account pairs and their parents examined)."
         )
@@ -264,7 +317,9 @@ class TradingAhead(RuleDetector):
                 "baseline_large_threshold": threshold,
                 "baseline_placebo_count": int(best["placebo_count"]),
                 "baseline_placebo_times": n_placebo,
+                "baseline_placebo_ahead_count": int(best["placebo_ahead_count"]),
                 "p_slice": float(best["p_slice"]),
+                "p_ahead": float(best["p_ahead"]),
                 "p_parent": float(best["p_parent"]),
                 "p_adjusted": p_adj,
                 "tests": n_tests,

@@ -48,9 +48,50 @@ def test_trading_ahead_explanation_names_client_and_profit() -> None:
     assert "CLI-5" in text and "bps" in text
 
 
-def test_trading_ahead_is_silent_without_reversal() -> None:
+def test_trading_ahead_is_silent_on_one_slice_without_reversal() -> None:
     out = TradingAhead().run(_day(1.0, 0.0).build(), PARAMS)
     assert out.candidates.empty
+
+
+def _unreversed_parent_day() -> Scenario:
+    """The day of :func:`_day` without its large order; instead a client parent of three
+    large slices 20 s apart, each bought ahead of by AMM-1 4 s before, never sold back
+    (the way back did not fill)."""
+    s = _day(0.0, 0.0)
+    for k in range(3):
+        t = 40_000.0 + 20 * k
+        m = s.new(t - 10, "XMM-1", "SELL", 68000.0, 1.0)
+        s.take(t - 4, "AMM-1", "BUY", [(m, 1.0)])
+        big = s.new(t - 1, "XMM-2", "SELL", 68010.0, 5.0)
+        s.take(t, "CLI-5", "BUY", [(big, 5.0)], latency=0.5)
+    return s
+
+
+def test_trading_ahead_pools_a_parents_slices_traded_ahead_without_reversal() -> None:
+    """Each slice alone is short of the bar without a way back; the parent traded ahead
+    three times is not."""
+    out = TradingAhead().run(_unreversed_parent_day().build(), PARAMS)
+    assert list(out.candidates["account_id"]) == ["AMM-1"]
+    features = out.candidates.iloc[0]["features"]
+    assert features["reversal_qty"] == 0.0
+    assert features["client_orders"] == 3
+    assert features["p_parent"] < features["p_slice"]
+
+
+def test_trading_ahead_without_reversal_is_silent_when_buying_ahead_is_a_habit() -> None:
+    """An account that buys as much aggressively every half minute all day (a hedger) and
+    does not trade back: buying before the large order is its habit, not trading ahead."""
+    s = _day(1.0, 0.0)
+    for k in range(1500):
+        t = 20_000.0 + 30 * k + 0.5
+        if abs(t - 30_000) < 60:
+            continue
+        m = s.new(t - 0.1, "XMM-1", "SELL", 68000.0, 1.0)
+        s.take(t, "AMM-1", "BUY", [(m, 1.0)])
+    out = TradingAhead().run(s.build(), PARAMS)
+    assert out.candidates.empty
+    row = out.features[out.features["amm_account"] == "AMM-1"].iloc[-1]
+    assert row["placebo_ahead_count"] > 100
 
 
 def test_trading_ahead_ignores_a_quote_that_crossed() -> None:
