@@ -77,11 +77,11 @@ class TradingAheadParams(SectionModel):
         0.05,
         gt=0,
         lt=1,
-        description="False-alert rate per symbol-day, shared by three tests (weighted "
-        "Bonferroni): a slice alerts when the share of placebo times at which the account "
-        "made a round trip with as short a lead (1/2 of the rate), or traded ahead with as "
-        "high an ahead score (1/4), times the large slices and AMM accounts examined, or its "
-        "parent's combined probability times the parents and accounts (1/4), is below this.",
+        description="False-alert rate per symbol-day: a slice alerts when the share of placebo "
+        "times at which the account made a round trip with as short a lead, times the number "
+        "of large slices and AMM accounts examined (or its parent's combined probability, "
+        "which pools each slice's better of round trip and ahead leg, times the parents and "
+        "accounts), weighted 3/4 to slices and 1/4 to parents, is below this.",
     )
     min_reversal: float = Field(
         0.1,
@@ -89,8 +89,8 @@ class TradingAheadParams(SectionModel):
         le=1,
         description="For the round-trip test, the account must deliberately trade back at "
         "least this share of its ahead quantity within the post window (a hedge is not "
-        "reversed; trading ahead is, though not always in full). The ahead-leg test needs "
-        "no reversal: there the way back only raises the score.",
+        "reversed; trading ahead is, though not always in full). The ahead-leg evidence "
+        "pooled over a parent needs no reversal: there the way back only raises the score.",
     )
     fresh_order_s: float = Field(
         5.0,
@@ -121,8 +121,7 @@ class TradingAhead(RuleDetector):
         "round trip), and how shortly before? The baseline is the account's own behaviour: "
         "how often it makes a round trip with as short a lead at placebo times of the day "
         "away from large client orders, and how often it trades ahead as much, as shortly "
-        "before (the way back supporting, not required); a parent's slices pool their "
-        "evidence."
+        "before (the way back supporting, not required), which a parent's slices pool."
     )
     params_model = TradingAheadParams
 
