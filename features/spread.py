@@ -93,19 +93,28 @@ def quote_spread_series(data: SymbolDay, accounts: list[str]) -> pd.DataFrame:
 def instructed_spread_series(data: SymbolDay, accounts: list[str]) -> pd.DataFrame:
     """The accounts' own quoted spread (bps) as their own instructions left it.
 
-    Like :func:`quote_spread_series`, but only rows of the accounts' instructions
-    (NEW, REPLACE, CANCEL) are kept, so the spread holds from one instruction to the
-    next. A client consuming the best level widens the quoted spread until the account
-    requotes; that is the client's act, not the account's, and on a busy day it happens
-    often enough to hide a deliberate widening among ordinary ones.
+    Like :func:`quote_spread_series`, but each side holds the price the accounts' last
+    instruction (NEW, REPLACE, CANCEL) on that side left, and only rows of instructions
+    are kept. A client consuming the best level widens the quoted spread until the
+    account requotes that side; that is the client's act, not the account's, and on a
+    busy day it happens often enough to hide a deliberate widening among ordinary ones.
     """
     s = quote_spread_series(data, accounts)
     ev = data.events
-    kinds = ev.loc[ev["account_id"].isin(accounts), "event_type"].to_numpy()
+    mine = ev["account_id"].isin(accounts)
+    kinds = ev.loc[mine, "event_type"].to_numpy()
     if len(kinds) != len(s):  # own_quotes keeps one row per event of the accounts
         raise ValueError(f"own quotes: expected {len(kinds)} rows, found {len(s)}")
     instructed = np.isin(kinds, [e.value for e in GATEWAY_EVENTS])
-    return s[instructed].reset_index(drop=True)
+    sign = ev.loc[mine, "sign"].to_numpy()
+    bid = s["bid"].where(instructed & (sign > 0)).ffill()
+    ask = s["ask"].where(instructed & (sign < 0)).ffill()
+    # a side emptied by an instruction stays empty until the next one on that side
+    bid = bid.where(~(instructed & (sign > 0)) | s["bid"].notna())
+    ask = ask.where(~(instructed & (sign < 0)) | s["ask"].notna())
+    mid = (bid + ask) / 2
+    out = s.assign(bid=bid, ask=ask, spread_bps=(ask - bid) / mid * 1e4)
+    return out[instructed].reset_index(drop=True)
 
 
 def fade_candidates(data: SymbolDay) -> pd.DataFrame:

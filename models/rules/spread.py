@@ -251,7 +251,7 @@ class SpreadWidening(RuleDetector):
 
     name = "spread_widening"
     typology = Typology.SM_SPREAD_WIDENING
-    version = "3.1.0"
+    version = "3.2.0"
     help = (
         "Before each large client order, compares each AMM account's own time-weighted quoted "
         "spread in the last second, as its own instructions set it (a client consuming its "

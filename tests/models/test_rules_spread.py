@@ -66,6 +66,7 @@ def _widening_day(widen: bool, *, lasting: bool = False, consumed: bool = False)
     if consumed:
         # a client sells the AMM's whole best bid: its spread widens by the client's act
         s.take(24_598, "CLI-6", "SELL", [(bid, 0.5)])
+        s.replace(24_598.5, ask, price=68005.2)  # an ordinary requote of the other side
     s.take(24_600, "CLI-5", "BUY", [(peer_ask, 3.0)])
     if consumed:
         s.new(24_603, "AMM-1", "BUY", 67995.0, 0.5)  # it replenishes the level
