@@ -78,16 +78,25 @@ def test_trading_ahead_pools_a_parents_slices_traded_ahead_without_reversal() ->
     assert features["p_parent"] < features["p_slice"]
 
 
-def test_trading_ahead_without_reversal_is_silent_when_buying_ahead_is_a_habit() -> None:
-    """An account that buys as much aggressively every half minute all day (a hedger) and
-    does not trade back: buying before the large order is its habit, not trading ahead."""
-    s = _day(1.0, 0.0)
+def _habitual_buys(s: Scenario, *, sells_back: bool) -> None:
+    """AMM-1 buys aggressively every half minute all day (away from the large order at
+    30,000 s), and sells back 10 s later when ``sells_back``."""
     for k in range(1500):
         t = 20_000.0 + 30 * k + 0.5
         if abs(t - 30_000) < 60:
             continue
         m = s.new(t - 0.1, "XMM-1", "SELL", 68000.0, 1.0)
         s.take(t, "AMM-1", "BUY", [(m, 1.0)])
+        if sells_back:
+            b = s.new(t + 9.9, "XMM-2", "BUY", 68000.0, 1.0)
+            s.take(t + 10, "AMM-1", "SELL", [(b, 1.0)])
+
+
+def test_trading_ahead_without_reversal_is_silent_when_buying_ahead_is_a_habit() -> None:
+    """An account that buys as much aggressively every half minute all day (a hedger) and
+    does not trade back: buying before the large order is its habit, not trading ahead."""
+    s = _day(1.0, 0.0)
+    _habitual_buys(s, sells_back=False)
     out = TradingAhead().run(s.build(), PARAMS)
     assert out.candidates.empty
     row = out.features[out.features["amm_account"] == "AMM-1"].iloc[-1]
@@ -106,14 +115,7 @@ def test_trading_ahead_is_silent_when_the_round_trip_is_the_accounts_habit() -> 
     """An account that buys and sells back every half minute all day does the same around
     the large order by habit: its own behaviour at other times is the baseline."""
     s = _day(1.0, 1.0)
-    for k in range(1500):
-        t = 20_000.0 + 30 * k + 0.5
-        if abs(t - 30_000) < 60:
-            continue
-        m = s.new(t - 0.1, "XMM-1", "SELL", 68000.0, 1.0)
-        s.take(t, "AMM-1", "BUY", [(m, 1.0)])
-        b = s.new(t + 9.9, "XMM-2", "BUY", 68000.0, 1.0)
-        s.take(t + 10, "AMM-1", "SELL", [(b, 1.0)])
+    _habitual_buys(s, sells_back=True)
     out = TradingAhead().run(s.build(), PARAMS)
     assert out.candidates.empty
     row = out.features[out.features["amm_account"] == "AMM-1"].iloc[-1]
