@@ -23,7 +23,6 @@ Readers need nothing special: any Parquet reader of the lake (pyarrow) decodes t
 from __future__ import annotations
 
 import contextlib
-import posixpath
 from collections.abc import Iterator
 from typing import Any
 
@@ -61,10 +60,5 @@ def parquet_options(schema: pa.Schema) -> dict[str, Any]:
 @contextlib.contextmanager
 def book_writer(uri: str, schema: pa.Schema) -> Iterator[pq.ParquetWriter]:
     """Write one Parquet file batch by batch (each batch a row group) with :func:`parquet_options`."""
-    fs, path = storage.filesystem(uri)
-    fs.makedirs(posixpath.dirname(path), exist_ok=True)
-    with (
-        fs.open(path, "wb") as handle,
-        pq.ParquetWriter(handle, schema, **parquet_options(schema)) as writer,
-    ):
+    with storage.table_writer(uri, schema, options=parquet_options(schema)) as writer:
         yield writer
