@@ -20,6 +20,8 @@ from typing import Any
 from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task, task_group
 from airflow.sdk.bases.sensor import PokeReturnValue
 
+from surveillance.airflow_support import settings_params
+
 DAG_ID = "nightly_surveillance"
 NOTIFY_CONN_ID = "mmsurv_notify"
 
@@ -52,10 +54,7 @@ def _notify_failure(context: Any) -> None:
     tags=["mm-surveillance", "nightly"],
     doc_md=__doc__,
     params={
-        "landing": Param(os.environ.get("MMSURV_LANDING", "./mmsurv-data/landing"), type="string"),
-        "lake": Param(os.environ.get("MMSURV_LAKE", "./mmsurv-data/lake"), type="string"),
-        "db_url": Param(os.environ.get("MMSURV_DB_URL", ""), type="string"),
-        "config": Param(os.environ.get("MMSURV_CONFIG", ""), type="string"),
+        **settings_params(),
         "day": Param(
             "",
             type="string",

@@ -16,6 +16,8 @@ from typing import Any
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
 
+from surveillance.airflow_support import settings_params
+
 DAG_ID = "retrain_models"
 NOTIFY_CONN_ID = "mmsurv_notify"
 
@@ -39,10 +41,7 @@ def _notify_failure(context: Any) -> None:
     tags=["mm-surveillance", "models"],
     doc_md=__doc__,
     params={
-        "landing": Param(os.environ.get("MMSURV_LANDING", "./mmsurv-data/landing"), type="string"),
-        "lake": Param(os.environ.get("MMSURV_LAKE", "./mmsurv-data/lake"), type="string"),
-        "db_url": Param(os.environ.get("MMSURV_DB_URL", ""), type="string"),
-        "config": Param(os.environ.get("MMSURV_CONFIG", ""), type="string"),
+        **settings_params(),
         "first": Param("", type="string", description="First training day; empty: trailing"),
         "last": Param("", type="string", description="Last training day; empty: yesterday"),
     },

@@ -24,6 +24,27 @@ from surveillance.notify import EmailTarget, FailureNotice, WebhookTarget, send_
 from surveillance.settings import Settings
 
 
+def settings_params() -> dict[str, Any]:
+    """The DAG Params that :func:`settings_of` reads: landing, lake, case store, config.
+
+    Their defaults come from the ``MMSURV_*`` environment of the DAG processor, so a
+    deployment sets them once for every DAG.
+    """
+    import os
+
+    from airflow.sdk import Param
+
+    def env(name: str, default: str = "") -> Any:
+        return Param(os.environ.get(name, default), type="string")
+
+    return {
+        "landing": env("MMSURV_LANDING", "./mmsurv-data/landing"),
+        "lake": env("MMSURV_LAKE", "./mmsurv-data/lake"),
+        "db_url": env("MMSURV_DB_URL"),
+        "config": env("MMSURV_CONFIG"),
+    }
+
+
 def settings_of(context: Mapping[str, Any]) -> Settings:
     """The run's settings from its Params (empty strings fall back to the environment)."""
     params = context.get("params") or {}

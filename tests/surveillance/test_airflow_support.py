@@ -49,6 +49,21 @@ def test_settings_come_from_the_params(tmp_path: Path) -> None:
     assert settings.db_url == "sqlite:///x.db"
 
 
+def test_dag_params_default_to_the_deployments_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every DAG's settings Params take their defaults from MMSURV_*, and settings_of reads them."""
+    monkeypatch.setenv("MMSURV_LAKE", str(tmp_path / "lake"))
+    monkeypatch.delenv("MMSURV_CONFIG", raising=False)
+    params = airflow_support.settings_params()
+    assert set(params) == {"landing", "lake", "db_url", "config"}
+    values = {name: param.value for name, param in params.items()}
+    assert values["lake"] == str(tmp_path / "lake")
+    assert values["config"] == ""
+    settings = airflow_support.settings_of({"params": values})
+    assert settings.lake_uri == str(tmp_path / "lake")
+
+
 def test_run_stage_summarises_the_result(tmp_path: Path) -> None:
     def stage(settings: object, day: dt.date) -> FakeResult:
         return FakeResult(rows=7, symbols=["BTC-USD"], table=object())
