@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.detect_tune import DAY, EVENTS, DaySpec, prepare
+from benchmarks.detect_tune import DAY, EVENTS, DaySpec, pool_days, prepare
 
 #: Held-out days by group: full intensity, reduced intensity, clean.
 #: Seeds 33-44 were added after 21-32 had been run once, so that detectors changed after
@@ -49,36 +49,6 @@ def detect_one(cache: Path, spec: DaySpec) -> tuple[Any, Any, dict[dt.date, int]
     return read_alerts_day(settings, DAY), labels, symbols, seconds
 
 
-def pooled(days: list[tuple[Any, Any, dict[dt.date, int]]]) -> Any:
-    """One evaluation over several days, each moved to its own date so none overlap."""
-    import pandas as pd
-
-    from surveillance.evaluate import evaluate
-
-    labels: list[Any] = []
-    alerts: list[Any] = []
-    symbols_by_day: dict[dt.date, int] = {}
-    dates: list[dt.date] = []
-    for offset, (day_alerts, day_labels, symbols) in enumerate(days):
-        shift = pd.Timedelta(days=offset)
-        for frame, out in ((day_labels, labels), (day_alerts, alerts)):
-            moved = frame.copy()
-            for column in ("window_start", "window_end"):
-                moved[column] = moved[column] + shift
-            if "date" in moved.columns:  # alerts carry their day: it decides clean days
-                moved["date"] = [_moved_day(d, shift) for d in moved["date"]]
-            out.append(moved)
-        for day, count in symbols.items():
-            symbols_by_day[day + dt.timedelta(days=offset)] = count
-            dates.append(day + dt.timedelta(days=offset))
-    return evaluate(
-        pd.concat(labels, ignore_index=True),
-        pd.concat(alerts, ignore_index=True),
-        symbols_by_day=symbols_by_day,
-        days=dates,
-    )
-
-
 def print_table(evaluation: Any) -> None:
     print(f"   {'typology':<26}{'labels':>7}{'found':>7}{'alerts':>7}{'prec':>7}{'recall':>7}")
     for row in evaluation.table():
@@ -100,16 +70,9 @@ def run() -> None:
                 days.append((alerts, labels, symbols))
                 seconds.append(took)
                 print(f"   {spec.key}: {len(alerts)} alerts, detect {took:.1f} s", flush=True)
-            print_table(pooled(days))
+            print_table(pool_days(days))
     ordered = sorted(seconds)
     print(
         f"-- detect: median {ordered[len(ordered) // 2]:.1f} s per day "
         f"(about {EVENTS:,} journal rows, all rule detectors)"
     )
-
-
-def _moved_day(day: object, shift: object) -> object:
-    """An alert's ``date`` (YYYY-MM-DD or null) moved by ``shift``."""
-    if day is None or day != day:  # null or NaN
-        return day
-    return (dt.date.fromisoformat(str(day)) + shift).isoformat()  # type: ignore[operator]

@@ -122,7 +122,6 @@ def run_day(root: Path, only: list[str], rules: Any) -> tuple[Any, Any, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    import pandas as pd
 
     from models.rules.registry import RULES
     from surveillance.contract import Labels
@@ -149,54 +148,66 @@ def main(argv: list[str] | None = None) -> None:
     rules = rules_config(only, args.set)
     args.cache.mkdir(parents=True, exist_ok=True)
 
-    all_labels: list[Any] = []
-    all_alerts: list[Any] = []
-    symbols_by_day: dict[dt.date, int] = {}
-    day_list: list[dt.date] = []
-    for offset, spec in enumerate(specs):
+    prepared: list[tuple[Any, Any, dict[dt.date, int]]] = []
+    for spec in specs:
         root = prepare(args.cache, spec, args.events)
         alerts, (labels, symbols, days), seconds = run_day(root, only, rules)
         labels = labels[labels[Labels.typology].isin(typologies)]
         ev = evaluate(labels, alerts, symbols_by_day=symbols or None, days=days or None)
         print(f"-- {spec.key}: {len(alerts)} alerts in {seconds:.1f} s")
-        for row in ev.table():
-            if row["typology"] in typologies:
-                print(
-                    f"   {row['typology']!s:<24} labels {row['labels']!s:>3} "
-                    f"found {row['detected']!s:>3} alerts {row['alerts']!s:>3} "
-                    f"prec {row['precision']!s:>5} recall {row['recall']!s:>5}"
-                )
+        _print_rows(ev, typologies)
         if spec.clean:
             print(f"   clean day: {len(alerts)} alerts over {sum(symbols.values())} symbols")
         if args.show:
             _show(labels, alerts)
-        # Shift each day to its own date so pooled matching never crosses days.
-        shift = pd.Timedelta(days=offset)
-        all_labels.append(_shifted(labels, shift, ("window_start", "window_end")))
-        all_alerts.append(_shifted(alerts, shift, ("window_start", "window_end")))
-        for day, count in symbols.items():
-            symbols_by_day[day + dt.timedelta(days=offset)] = count
-        day_list.extend(d + dt.timedelta(days=offset) for d in days)
-    pooled = evaluate(
-        pd.concat(all_labels, ignore_index=True),
-        pd.concat(all_alerts, ignore_index=True),
-        symbols_by_day=symbols_by_day or None,
-        days=day_list or None,
-    )
+        prepared.append((alerts, labels, symbols))
+    pooled = pool_days(prepared)
     print("-- pooled")
-    for row in pooled.table():
+    _print_rows(pooled, typologies)
+    print(f"   load: {pooled.summary()}")
+
+
+def _print_rows(evaluation: Any, typologies: set[str]) -> None:
+    """The evaluation's rows of the chosen typologies, one line each."""
+    for row in evaluation.table():
         if row["typology"] in typologies:
             print(
                 f"   {row['typology']!s:<24} labels {row['labels']!s:>3} "
                 f"found {row['detected']!s:>3} alerts {row['alerts']!s:>3} "
                 f"prec {row['precision']!s:>5} recall {row['recall']!s:>5}"
             )
-    print(f"   load: {pooled.summary()}")
 
 
-def _shifted(frame: Any, shift: Any, columns: tuple[str, ...]) -> Any:
+def pool_days(days: list[tuple[Any, Any, dict[dt.date, int]]]) -> Any:
+    """One evaluation over several (alerts, labels, symbols per day) of the same date.
+
+    Each day is moved to its own date first, so that pooled matching never pairs an
+    alert of one day with a label of another and clean days stay apart.
+    """
+    import pandas as pd
+
+    from surveillance.evaluate import evaluate
+
+    labels: list[Any] = []
+    alerts: list[Any] = []
+    symbols_by_day: dict[dt.date, int] = {}
+    for offset, (day_alerts, day_labels, symbols) in enumerate(days):
+        shift = pd.Timedelta(days=offset)
+        labels.append(_shifted(day_labels, shift))
+        alerts.append(_shifted(day_alerts, shift))
+        for day, count in symbols.items():
+            symbols_by_day[day + dt.timedelta(days=offset)] = count
+    return evaluate(
+        pd.concat(labels, ignore_index=True),
+        pd.concat(alerts, ignore_index=True),
+        symbols_by_day=symbols_by_day,
+        days=sorted(symbols_by_day),
+    )
+
+
+def _shifted(frame: Any, shift: Any) -> Any:
     out = frame.copy()
-    for column in columns:
+    for column in ("window_start", "window_end"):
         if column in out.columns:
             out[column] = out[column] + shift
     if "date" in out.columns:  # alerts carry their day; it decides which days are clean
