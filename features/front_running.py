@@ -261,22 +261,26 @@ def ahead_and_reversal(
     post_ns: int,
     exclude_orders: np.ndarray | None = None,
     fresh_ns: int = 2 * NS,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """An account's trading ahead of and after each time, in the direction ``signs``.
 
-    ``ahead`` is its net *taker* quantity in the direction over ``[t - pre, t)``
-    (aggressive trading on the client's side), clipped at zero; ``reversal`` the
+    ``ahead`` is the quantity it took as *taker* in the direction over ``[t - pre, t)``
+    (aggressive trading on the client's side; its aggressive trades the other way in
+    the same seconds, a hedge say, do not undo the use of what it knew); ``reversal`` the
     quantity it traded the other way over ``(t, t + post]`` deliberately (as taker,
     or with an order entered at most ``fresh_ns`` before the fill),
     leaving out its fills against ``exclude_orders[i]`` (the client order at ``t``
-    itself, which a market maker fills in the ordinary course). ``flow`` is
-    :func:`amm_net_flow`.
+    itself, which a market maker fills in the ordinary course); ``taken_back`` the part
+    of the way back it took as taker (a decision to trade back, whatever its size).
+    ``flow`` is :func:`amm_net_flow`. Returns ``(ahead, reversal, taken_back)``.
     """
     t = flow["t"].to_numpy()
     signed = flow["signed"].to_numpy(dtype=float)
     taker = flow["taker"].to_numpy(dtype=bool)
     taker_signed = np.where(taker, signed, 0.0)
-    ahead = signs * window_sum(t, taker_signed, times - pre_ns, times)
+    took_bought = window_sum(t, np.clip(taker_signed, 0.0, None), times - pre_ns, times)
+    took_sold = window_sum(t, np.clip(-taker_signed, 0.0, None), times - pre_ns, times)
+    ahead = np.where(signs > 0, took_bought, took_sold)
     # A reversal is a deliberate act: a taker trade, or a fill of an order entered just
     # before it; fills of the account's standing quotes are ordinary market making.
     deliberate = taker | (flow["order_age"].to_numpy() <= fresh_ns)
@@ -284,13 +288,20 @@ def ahead_and_reversal(
     bought = window_sum(t, np.clip(back, 0.0, None), times, times + post_ns, closed="right")
     sold = window_sum(t, np.clip(-back, 0.0, None), times, times + post_ns, closed="right")
     after = np.where(signs > 0, sold, bought)
+    took_bought_after = window_sum(
+        t, np.clip(taker_signed, 0.0, None), times, times + post_ns, closed="right"
+    )
+    took_sold_after = window_sum(
+        t, np.clip(-taker_signed, 0.0, None), times, times + post_ns, closed="right"
+    )
+    taken_back = np.where(signs > 0, took_sold_after, took_bought_after)
     if exclude_orders is not None and len(times):
         own = flow[flow["counterparty_order"].isin(set(exclude_orders)) & deliberate]
         if len(own):
             by_order = own.groupby("counterparty_order")["signed"].sum()
             own_sum = pd.Series(exclude_orders).map(by_order).fillna(0.0).to_numpy(dtype=float)
             after = after - np.clip(-signs * own_sum, 0.0, None)
-    return np.clip(ahead, 0.0, None), np.clip(after, 0.0, None)
+    return np.clip(ahead, 0.0, None), np.clip(after, 0.0, None), taken_back
 
 
 def fisher_combined(p_values: np.ndarray) -> float:
@@ -518,18 +529,21 @@ def round_trip_lead(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """How shortly before each time the account opened a position it closed after it.
 
-    A *round trip* at ``t`` in direction ``s``: the account's aggressive net quantity
-    in direction ``s`` over ``[t - pre, t)`` is positive (``ahead``) and it deliberately
-    traded back at least ``min_reversal`` of it over ``(t, t + post]`` (``back``,
-    :func:`ahead_and_reversal`). Its *lead* is the time from the account's last
+    A *round trip* at ``t`` in direction ``s``: the account took liquidity in direction
+    ``s`` over ``[t - pre, t)`` (``ahead``) and deliberately traded back over
+    ``(t, t + post]`` (``back``, :func:`ahead_and_reversal`): by taking liquidity the
+    other way, whatever the quantity (a way back that found little liquidity is still a
+    decision), or with fresh orders filled for at least ``min_reversal`` of ``ahead``
+    (an account's fresh quotes are also filled in the ordinary course, above all by the
+    rest of a large client order). Its *lead* is the time from the account's last
     aggressive fill in direction ``s`` to ``t``, in ns (``inf`` when there is no round
     trip). Returns ``(lead, ahead, back)``.
     """
-    ahead, back = ahead_and_reversal(
+    ahead, back, taken_back = ahead_and_reversal(
         flow, times, signs, pre_ns, post_ns, exclude_orders, fresh_ns=fresh_ns
     )
     lead = aggressive_lead(flow, times, signs)
-    trip = (ahead > 0) & (back >= min_reversal * ahead)
+    trip = (ahead > 0) & ((taken_back > 0) | (back >= min_reversal * ahead))
     return np.where(trip, lead, np.inf), ahead, back
 
 

@@ -87,10 +87,13 @@ class TradingAheadParams(SectionModel):
         0.1,
         gt=0,
         le=1,
-        description="For the round-trip test, the account must deliberately trade back at "
-        "least this share of its ahead quantity within the post window (a hedge is not "
-        "reversed; trading ahead is, though not always in full). The ahead-leg evidence "
-        "pooled over a parent needs no reversal: there the way back only raises the score.",
+        description="For the round-trip test, the account must deliberately trade back within "
+        "the post window: with an aggressive order, of any size (a way back that found "
+        "little liquidity is still a decision), or with fresh orders filled for at least this "
+        "share of its ahead quantity (fresh quotes are also filled in the ordinary course, by "
+        "the rest of the client's order above all). A hedge is not reversed; trading ahead is. "
+        "The ahead-leg evidence pooled over a parent needs no reversal: there the way back "
+        "only raises the score.",
     )
     fresh_order_s: float = Field(
         5.0,
@@ -113,7 +116,7 @@ class TradingAhead(RuleDetector):
 
     name = "trading_ahead"
     typology = Typology.FR_TRADING_AHEAD
-    version = "3.2.0"
+    version = "3.3.0"
     help = (
         "For each slice of a large client parent order and each AMM account: did the account "
         "open a position on the client's side with an aggressive order (IOC, FOK, market) in "

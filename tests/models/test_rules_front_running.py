@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from features.scenario import Scenario
 from models.rules.front_running import (
@@ -51,6 +52,33 @@ def test_trading_ahead_explanation_names_client_and_profit() -> None:
 def test_trading_ahead_is_silent_on_one_slice_without_reversal() -> None:
     out = TradingAhead().run(_day(1.0, 0.0).build(), PARAMS)
     assert out.candidates.empty
+
+
+def test_trading_ahead_fires_when_an_aggressive_way_back_found_little() -> None:
+    """An IOC back that filled 3 % of the position is still a decision to trade back."""
+    out = TradingAhead().run(_day(1.0, 0.03).build(), PARAMS)
+    assert list(out.candidates["account_id"]) == ["AMM-1"]
+    assert out.candidates.iloc[0]["features"]["reversal_qty"] == pytest.approx(0.03)
+
+
+def test_trading_ahead_is_silent_when_only_a_crumb_of_fresh_quotes_fills_back() -> None:
+    """Fresh quotes filled for 3 % of the position are ordinary market making: one slice
+    bought ahead of and not traded back deliberately is short of the bar."""
+    s = _day(1.0, 0.0)
+    quote = s.new(30_010, "AMM-1", "SELL", 68100.0, 0.03)
+    s.take(30_011, "CLI-6", "BUY", [(quote, 0.03)])
+    assert TradingAhead().run(s.build(), PARAMS).candidates.empty
+
+
+def test_trading_ahead_counts_what_it_took_ahead_not_its_net() -> None:
+    """A buy ahead hedged by an aggressive sale half a second later is still a buy ahead:
+    the hedge does not undo the use of what the account knew."""
+    s = _day(1.0, 1.0)
+    bid = s.new(29_996.4, "XMM-2", "BUY", 67990.0, 1.0)
+    s.take(29_996.5, "AMM-1", "SELL", [(bid, 1.0)])
+    out = TradingAhead().run(s.build(), PARAMS)
+    assert list(out.candidates["account_id"]) == ["AMM-1"]
+    assert out.candidates.iloc[0]["features"]["ahead_qty"] == pytest.approx(1.0)
 
 
 def _unreversed_parent_day() -> Scenario:
