@@ -77,11 +77,13 @@ class TradingAheadParams(SectionModel):
         0.05,
         gt=0,
         lt=1,
-        description="False-alert rate per symbol-day: a slice alerts when the share of placebo "
-        "times at which the account made a round trip with as short a lead, times the number "
-        "of large slices and AMM accounts examined (or its parent's combined probability, "
-        "which pools each slice's better of round trip and ahead leg, times the parents and "
-        "accounts), weighted 3/4 to slices and 1/4 to parents, is below this.",
+        description="Share of false alerts tolerated among a symbol-day's alerts, and the "
+        "chance of any alert on a day without trading ahead: a slice alerts when the share of "
+        "placebo times at which the account made a round trip with as short a lead (or its "
+        "parent's combined probability, which pools each slice's better of round trip and "
+        "ahead leg), adjusted by the weighted Benjamini-Hochberg procedure over every large "
+        "slice and parent and every AMM account (weighted 3/4 to slices and 1/4 to parents), "
+        "is below this.",
     )
     min_reversal: float = Field(
         0.1,
@@ -150,13 +152,13 @@ class TradingAhead(RuleDetector):
         grid_s = np.concatenate([np.ones(len(grid)), -np.ones(len(grid))])
         signs = large["sign"].to_numpy(dtype=float)
         client_orders = large["order_id"].to_numpy(dtype=object)
-        # Two tests per account, Bonferroni-weighted: each slice on its own (3/4 of alpha),
-        # and each parent's slices together (1/4), for several slices traded ahead none of
-        # which is beyond chance alone.
+        # Two tests per account, weighted: each slice on its own (3/4 of alpha), and each
+        # parent's slices together (1/4), for several slices traded ahead none of which is
+        # beyond chance alone; see _adjusted_p.
         n_tests = len(large) * len(data.amm_accounts)
         n_parent_tests = large["parent"].nunique() * len(data.amm_accounts)
         feature_frames = []
-        rows = []
+        flows: dict[str, pd.DataFrame] = {}
         for account in data.amm_accounts:
             flow = decision_flow(data, account)
             if flow.empty:
@@ -218,22 +220,34 @@ class TradingAhead(RuleDetector):
             frame["p_either"] = p_either
             p_parent = frame.groupby("parent")["p_either"].agg(_parent_p)
             frame["p_parent"] = frame["parent"].map(p_parent).to_numpy(dtype=float)
-            by_slice = p_slice * n_tests / SLICE_SHARE
-            by_parent = frame["p_parent"].to_numpy() * n_parent_tests / (1.0 - SLICE_SHARE)
-            frame["p_adjusted"] = np.minimum.reduce([by_slice, by_parent, np.ones(len(frame))])
             feature_frames.append(frame)
-            hit = (trip | (score > 0)) & (frame["p_adjusted"].to_numpy() < params.alpha)
-            flagged = frame[hit]
-            if flagged.empty:
-                continue
-            episodes = flagged.assign(episode=_episodes(flagged, pre + post))
+            flows[account] = flow
+        if not feature_frames:
+            return DetectorOutput(large, candidates_frame([]))
+        features = pd.concat(feature_frames, ignore_index=True)
+        features["p_adjusted"] = _adjusted_p(features, n_tests, n_parent_tests)
+        evidence = features["round_trip"].to_numpy(dtype=bool) | (
+            features["ahead_score"].to_numpy() > 0
+        )
+        flagged = features[evidence & (features["p_adjusted"].to_numpy() < params.alpha)]
+        rows = []
+        for account, by_account in flagged.groupby("amm_account", sort=False):
+            episodes = by_account.assign(episode=_episodes(by_account, pre + post))
             for _, ep in episodes.groupby(["episode", "sign"], sort=True):
                 rows.append(
                     self._alert(
-                        data, account, ep, flow, pre, post, threshold, n_tests, len(grid_t), params
+                        data,
+                        str(account),
+                        ep,
+                        flows[str(account)],
+                        pre,
+                        post,
+                        threshold,
+                        n_tests,
+                        len(grid_t),
+                        params,
                     )
                 )
-        features = pd.concat(feature_frames, ignore_index=True) if feature_frames else large
         return DetectorOutput(features, candidates_frame(rows))
 
     @staticmethod
@@ -294,8 +308,9 @@ class TradingAhead(RuleDetector):
             f"{float(best['p_slice']):.1e}) and traded ahead as much, as shortly before and "
             f"reversed as much {int(best['placebo_ahead_count'])} times (probability "
             f"{float(best['p_ahead']):.1e}); for the parent's slices together "
-            f"{float(best['p_parent']):.1e}; {float(best['p_adjusted']):.1e} after allowing for "
-            f"the {n_tests} slice-account pairs and their parents examined)."
+            f"{float(best['p_parent']):.1e}; {float(best['p_adjusted']):.1e} adjusted over "
+            f"the {n_tests} slice-account pairs and their parents examined, for the share of "
+            f"false alerts among the day's)."
         )
         times = ft[ahead_idx + rev_idx]
         p_adj = float(best["p_adjusted"])
@@ -539,6 +554,42 @@ def _p_adjusted(z: float, windows: int, accounts: int) -> float:
     """One-sided normal tail of ``z``, Bonferroni-adjusted for windows and accounts."""
     tail = 0.5 * math.erfc(z / math.sqrt(2.0))
     return float(min(1.0, tail * windows * max(accounts, 1)))
+
+
+def _adjusted_p(features: pd.DataFrame, n_tests: int, n_parent_tests: int) -> np.ndarray:
+    """Each slice's probability adjusted for every test of the symbol-day: the smaller of
+    its own test's and its parent's, by the weighted Benjamini-Hochberg procedure.
+
+    The family is every (slice, AMM account) test and every (parent, account) test,
+    ``m`` in all; slice tests carry weight ``SLICE_SHARE * m / n_tests`` and parent tests
+    the rest, so that weights average one (Genovese, Roeder and Wasserman, 2006). An
+    alert at ``alpha`` then keeps the expected share of false alerts among the day's
+    alerts at ``alpha`` and, on a day with no trading ahead at all, the chance of any
+    alert too; with one clear episode it asks as much of a slice as Bonferroni does,
+    and with several it asks less of the weaker ones (a sliced parent traded ahead of
+    on two slices, say). Tests of accounts that did not trade count in ``m`` and never
+    pass.
+    """
+    m = n_tests + n_parent_tests
+    slice_weight = SLICE_SHARE * m / n_tests
+    parent_weight = (1.0 - SLICE_SHARE) * m / n_parent_tests
+    parents = features.drop_duplicates(["amm_account", "parent"])
+    weighted = np.concatenate(
+        [
+            features["p_slice"].to_numpy(dtype=float) / slice_weight,
+            parents["p_parent"].to_numpy(dtype=float) / parent_weight,
+        ]
+    )
+    order = np.argsort(weighted, kind="stable")
+    rank = np.arange(1, len(weighted) + 1)
+    stepped = np.minimum.accumulate((weighted[order] * m / rank)[::-1])[::-1]
+    adjusted = np.empty(len(weighted))
+    adjusted[order] = np.minimum(stepped, 1.0)
+    by_slice = adjusted[: len(features)]
+    parent_key = pd.MultiIndex.from_frame(parents[["amm_account", "parent"]])
+    by_parent = pd.Series(adjusted[len(features) :], index=parent_key)
+    row_key = pd.MultiIndex.from_frame(features[["amm_account", "parent"]])
+    return np.minimum(by_slice, by_parent.reindex(row_key).to_numpy(dtype=float))
 
 
 def _parent_p(p_slice: pd.Series) -> float:
