@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from features.scenario import Scenario
@@ -11,6 +12,7 @@ from models.rules.front_running import (
     FlowAnticipationParams,
     TradingAhead,
     TradingAheadParams,
+    _adjusted_p,
 )
 
 PARAMS = TradingAheadParams()
@@ -79,6 +81,37 @@ def test_trading_ahead_counts_what_it_took_ahead_not_its_net() -> None:
     out = TradingAhead().run(s.build(), PARAMS)
     assert list(out.candidates["account_id"]) == ["AMM-1"]
     assert out.candidates.iloc[0]["features"]["ahead_qty"] == pytest.approx(1.0)
+
+
+def _tests_of_a_day(p_slice: list[float], p_parent: list[float]) -> pd.DataFrame:
+    """One AMM account's four slice tests: slices 0-1 of parent A, 2-3 of parent B."""
+    return pd.DataFrame(
+        {
+            "amm_account": ["AMM-1"] * 4,
+            "parent": ["A", "A", "B", "B"],
+            "p_slice": p_slice,
+            "p_parent": p_parent,
+        }
+    )
+
+
+def test_trading_ahead_adjustment_asks_as_much_as_bonferroni_of_a_lone_episode() -> None:
+    """One telling slice among four tests and two parents: p * 4 slices / 3/4 of alpha."""
+    adjusted = _adjusted_p(_tests_of_a_day([0.001, 1.0, 1.0, 1.0], [1.0] * 4), 4, 2)
+    assert adjusted[0] == pytest.approx(0.001 * 4 / 0.75)
+    assert (adjusted[1:] == 1.0).all()
+
+
+def test_trading_ahead_adjustment_asks_less_of_a_second_episode_the_same_day() -> None:
+    """Benjamini-Hochberg over the six weighted tests (weights 1.125 per slice, 0.75 per
+    parent): beside a clear slice, parent B (0.01) and its slice (0.02) pass at 0.05,
+    where Bonferroni would ask 0.08 and 0.107 of them."""
+    frame = _tests_of_a_day([0.001, 0.5, 0.02, 1.0], [1.0, 1.0, 0.01, 0.01])
+    adjusted = _adjusted_p(frame, 4, 2)
+    assert adjusted == pytest.approx(
+        [0.001 * 6 / 1.125, 0.5 / 1.125 * 6 / 4, 0.02 / 1.125 * 6 / 3, 0.02 / 1.125 * 6 / 3]
+    )
+    assert (adjusted[2:] < PARAMS.alpha).all()
 
 
 def _unreversed_parent_day() -> Scenario:
