@@ -28,7 +28,14 @@ import pandas as pd
 
 from features.book import own_quotes, top_frame
 from features.data import NS, SymbolDay
-from features.front_running import amm_net_flow, client_large_orders, flow_buckets, lead_statistic
+from features.front_running import (
+    IMMEDIATE_TIF,
+    amm_net_flow,
+    client_large_orders,
+    flow_buckets,
+    lead_statistic,
+)
+from features.windows import window_sum
 from surveillance.contract import EventType, Role
 from surveillance.days import day_bounds
 
@@ -44,6 +51,13 @@ class Feature:
     would show (a wide spread, a high markout against clients), -1 when a low value
     is (a short quote presence), 0 when both ways matter. ``typology`` is the
     typology the feature points to when it drives an alert (``None``: only a family).
+
+    Two settings change how the day's drift statistic reads the feature (the
+    models' per-bucket scores do not change): ``standardised`` marks a value that is
+    already a z-score against the same day's own placebo (its null is 0 whatever the
+    day), which the drift averages as it is; ``drift_clip`` (robust z units, ``None``:
+    the models' default) widens the clip of each bucket's z for a feature measured
+    against its own day, whose sustained shifts are the point rather than outliers.
     """
 
     name: str
@@ -51,6 +65,8 @@ class Feature:
     direction: int
     family: str
     typology: str | None
+    standardised: bool = False
+    drift_clip: float | None = None
 
 
 #: Every behaviour feature, in column order.
@@ -110,6 +126,16 @@ FEATURES: tuple[Feature, ...] = (
         1,
         "SPREAD_MANIPULATION",
         "SM_SPREAD_WIDENING",
+    ),
+    Feature(
+        "spread_vs_day",
+        "its quoted spread over its own median spread of the day, as the median over the "
+        "two hours around the bucket: a sustained change of its spread within the day "
+        "(a burst shorter than an hour does not move it)",
+        1,
+        "SPREAD_MANIPULATION",
+        "SM_SPREAD_WIDENING",
+        drift_clip=12.0,
     ),
     Feature(
         "at_touch",
@@ -190,6 +216,18 @@ FEATURES: tuple[Feature, ...] = (
         "FR_TRADING_AHEAD",
     ),
     Feature(
+        "parent_lead_z",
+        "its quantity sent to take liquidity now (IOC, FOK, market) in the direction of a "
+        "large client parent order in the 10 s to 5 min before the parent's first order, "
+        "and the other way in the 10 s to 5 min after its last, as a z-score against the "
+        "same parents moved to other times of the day; mean over the parents starting in "
+        "the bucket",
+        1,
+        "FRONT_RUNNING",
+        "FR_TRADING_AHEAD",
+        standardised=True,
+    ),
+    Feature(
         "flow_lead",
         "its aggressive trades' alignment with clients' net flow in the next 30 s minus the "
         "previous 30 s (-1 to 1): leading client flow rather than following it",
@@ -235,6 +273,17 @@ _MARKOUT_HORIZONS = (("markout_1s_bps", 1), ("markout_10s_bps", 10), ("markout_6
 _LEAD_WINDOW_NS = 30 * NS
 _AHEAD_WINDOW_NS = 30 * NS
 _RESPONSE_NS = 50_000_000
+#: Large client parents: at or above this quantile of the day's client parents by size.
+_PARENT_QUANTILE = 0.99
+_PARENT_GAP_NS = 60 * NS
+#: Horizons (s) of the windows before a parent's first order and after its last.
+_PARENT_HORIZONS_S = (10, 30, 60, 120, 300)
+#: Placebo shifts of the parents around the day.
+_PARENT_PLACEBOS = 100
+#: Width (buckets) of the centred window of the sustained spread, and the least
+#: number of measured buckets in it.
+_SUSTAINED_BUCKETS = 25
+_SUSTAINED_MIN = 6
 _INSTRUCTIONS = (EventType.NEW.value, EventType.REPLACE.value, EventType.CANCEL.value)
 
 
@@ -331,6 +380,15 @@ class _Market:
         large, _ = client_large_orders(data, 0.9, 60 * NS)
         self.large_arrival = large["arrival"].to_numpy(dtype=np.int64) if len(large) else None
         self.large_sign = large["sign"].to_numpy(dtype=float) if len(large) else None
+        parents, _ = client_large_orders(data, _PARENT_QUANTILE, _PARENT_GAP_NS)
+        if len(parents):
+            g = parents.groupby("parent")
+            self.parent_t0 = g["arrival"].min().to_numpy(dtype=np.int64)
+            self.parent_t1 = g["arrival"].max().to_numpy(dtype=np.int64)
+            self.parent_sign = g["sign"].first().to_numpy(dtype=float)
+        else:
+            self.parent_t0 = self.parent_t1 = np.zeros(0, dtype=np.int64)
+            self.parent_sign = np.zeros(0)
         summary = data.order_summary
         takers = summary[(summary["role"] == Role.CLIENT.value) & (summary["taker_qty"] > 0)]
         arrival = np.where(
@@ -403,6 +461,7 @@ def _entity_features(
     # second must not make the ratio explode.
     market_when_quoting = np.where(two_sided, market.spread_bps, np.nan)
     out["spread_vs_market"] = _ratio(out["spread_bps"], _bucket_mean(market_when_quoting, per))
+    out["spread_vs_day"] = sustained_ratio(out["spread_bps"])
     mkt_ok = np.isfinite(market.bid) & np.isfinite(market.ask)
     at_bid = np.isfinite(bid) & (bid >= market.bid - 1e-12)
     at_ask = np.isfinite(ask) & (ask <= market.ask + 1e-12)
@@ -453,6 +512,26 @@ def _entity_features(
     past = market.client_flow(t - _LEAD_WINDOW_NS, t)
     align = sign * (np.tanh(future / market.flow_scale) - np.tanh(past / market.flow_scale)) / 2
     out["flow_lead"] = _weighted(tb[taker], align[taker], qty[taker], n)
+    # Ahead of large parents and back after them, against placebo times.
+    summary_by_id = data.order_summary.set_index("order_id")
+    own = flow["own_order"]
+    immediate = taker & (
+        own.map(summary_by_id["tif"]).isin(IMMEDIATE_TIF).to_numpy()
+        | (own.map(summary_by_id["order_type"]).to_numpy(dtype=object) == "MARKET")
+    )
+    z = parent_lead_z(
+        t[immediate],
+        signed[immediate],
+        market.parent_t0,
+        market.parent_t1,
+        market.parent_sign,
+        market.day_start,
+    )
+    pb = market.bucket(market.parent_t0)
+    ok = np.isfinite(z)
+    out["parent_lead_z"] = _ratio(
+        np.bincount(pb[ok], z[ok], minlength=n), np.bincount(pb[ok], minlength=n).astype(float)
+    )
     # Quote response to client arrivals: an instruction of its within 50 ms after one.
     own_gw = np.sort(gw[has_gw])
     arrivals = market.client_arrivals
@@ -490,6 +569,76 @@ def _entity_features(
         )
     else:
         out["queue_jump_rate"] = np.full(n, np.nan)
+    return out
+
+
+def sustained_ratio(
+    values: np.ndarray, width: int = _SUSTAINED_BUCKETS, min_count: int = _SUSTAINED_MIN
+) -> np.ndarray:
+    """Per bucket, the median of ``values`` over the ``width`` buckets centred on it,
+    over the median of the day's ``values`` (NaN buckets left out).
+
+    A change held for hours moves it by its full size; a burst shorter than half the
+    window hardly moves it (a median, not a mean). NaN where the bucket itself, or
+    its window (fewer than ``min_count`` measured buckets), has nothing to measure.
+    """
+    v = np.asarray(values, dtype=float)
+    finite = v[np.isfinite(v)]
+    if len(finite) == 0:
+        return np.full(len(v), np.nan)
+    day = float(np.median(finite))
+    local = pd.Series(v).rolling(width, center=True, min_periods=min_count).median().to_numpy()
+    out = _ratio(local, np.full(len(v), day))
+    return np.where(np.isfinite(v), out, np.nan)
+
+
+def parent_lead_z(
+    times: np.ndarray,
+    signed: np.ndarray,
+    t0: np.ndarray,
+    t1: np.ndarray,
+    signs: np.ndarray,
+    day_start: int,
+    horizons_s: tuple[int, ...] = _PARENT_HORIZONS_S,
+    placebos: int = _PARENT_PLACEBOS,
+) -> np.ndarray:
+    """Event study of an entity's aggressive flow around large client parent orders.
+
+    ``times`` (sorted) and ``signed`` (+ bought) are its trades sent to take
+    liquidity now; each parent runs from ``t0`` (its first order) to ``t1`` (its last)
+    in the direction ``signs``. For each horizon ``h`` the entity's net quantity in the
+    parent's direction over ``[t0 - h, t0)`` (ahead) and against it over
+    ``(t1, t1 + h]`` (back) is divided by the spread of its net quantity over windows
+    of ``h`` tiling the day; the sum over horizons is the parent's statistic. The
+    same parents moved by ``placebos`` shifts spread evenly over the day (wrapping
+    round it) give the statistic's distribution at times unrelated to the parents:
+    the result is each parent's z against it. NaN when the entity has no such trades.
+    """
+    t0 = np.asarray(t0, dtype=np.int64)
+    out = np.full(len(t0), np.nan)
+    if len(times) == 0 or len(t0) == 0:
+        return out
+    day = 86_400 * NS
+    t = np.asarray(times, dtype=np.int64)
+    v = np.asarray(signed, dtype=float)
+    s = np.asarray(signs, dtype=float)
+    shifts = np.r_[0, (np.arange(1, placebos + 1) * day) // (placebos + 1)].astype(np.int64)
+    a0 = day_start + (t0[None, :] - day_start + shifts[:, None]) % day
+    a1 = day_start + (np.asarray(t1, dtype=np.int64)[None, :] - day_start + shifts[:, None]) % day
+    total = np.zeros(a0.shape)
+    for h in horizons_s:
+        width = h * NS
+        tiles = day_start + np.arange(0, day, width, dtype=np.int64)
+        scale = float(np.std(window_sum(t, v, tiles, tiles + width)))
+        if scale <= 0:
+            continue
+        ahead = window_sum(t, v, (a0 - width).ravel(), a0.ravel()).reshape(a0.shape)
+        back = window_sum(t, v, a1.ravel(), (a1 + width).ravel(), closed="right")
+        total += s[None, :] * (ahead - back.reshape(a1.shape)) / scale
+    placebo = total[1:]
+    sd = placebo.std(axis=0)
+    ok = sd > 0
+    out[ok] = (total[0, ok] - placebo.mean(axis=0)[ok]) / sd[ok]
     return out
 
 

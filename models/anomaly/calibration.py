@@ -47,7 +47,7 @@ DRIFT_SD_FLOOR = 0.05
 #: Least day-to-day spread of the tail statistic (decision units).
 TAIL_SD_FLOOR = 1e-3
 #: Version of the calibration's format, recorded in model cards; scoring refuses others.
-CALIBRATION_FORMAT = 2
+CALIBRATION_FORMAT = 3
 
 
 def drift_columns(directions: np.ndarray) -> np.ndarray:
@@ -76,14 +76,20 @@ def tail_mean(decisions: np.ndarray, k: int) -> float:
 
 
 def day_statistics(
-    decisions: np.ndarray, z: np.ndarray, columns: np.ndarray, tail_buckets: int
+    decisions: np.ndarray,
+    z: np.ndarray,
+    columns: np.ndarray,
+    tail_buckets: int,
+    clip: float | np.ndarray = Z_CLIP,
 ) -> np.ndarray:
     """The day's statistics: ``-tail_mean`` then the mean signed z of each drift column.
 
     ``z`` holds each bucket's signed robust z-score per feature, NaN where the
-    bucket had nothing to measure. A statistic with nothing to measure all day is NaN.
+    bucket had nothing to measure, clipped at ``clip`` (one bound, or one per
+    feature). A statistic with nothing to measure all day is NaN.
     """
-    z = np.clip(np.asarray(z, dtype=float), -Z_CLIP, Z_CLIP)
+    bound = np.asarray(clip, dtype=float)
+    z = np.clip(np.asarray(z, dtype=float), -bound, bound)
     out = np.full(1 + len(columns), np.nan)
     out[0] = -tail_mean(decisions, tail_buckets)
     if len(z):
@@ -100,7 +106,9 @@ class DayCalibration:
     """Day thresholds of one model on one symbol (see the module docstring).
 
     ``mean`` and ``sd`` are each day statistic's baseline and prediction spread;
-    ``threshold`` applies to the largest standardised statistic.
+    ``threshold`` applies to the largest standardised statistic; ``clip`` holds the
+    per-feature clip of the bucket z-scores the statistics were computed with
+    (``None``: :data:`Z_CLIP` for every feature), which scoring reuses.
     """
 
     columns: np.ndarray
@@ -111,6 +119,7 @@ class DayCalibration:
     dof: int
     format: int = CALIBRATION_FORMAT
     training_u: list[float] = field(default_factory=list)
+    clip: np.ndarray | None = None
 
     @property
     def tail_threshold(self) -> float:
@@ -137,7 +146,11 @@ class DayVerdict:
 
 
 def calibrate_days(
-    day_stats: dict[str, np.ndarray], columns: np.ndarray, *, target: float
+    day_stats: dict[str, np.ndarray],
+    columns: np.ndarray,
+    *,
+    target: float,
+    clip: np.ndarray | None = None,
 ) -> dict[str, DayCalibration]:
     """Per symbol, the calibration from its training days' out-of-sample statistics.
 
@@ -178,6 +191,7 @@ def calibrate_days(
             threshold=threshold,
             days=n,
             dof=dof,
+            clip=None if clip is None else np.asarray(clip, dtype=float),
         )
         cal.training_u = [
             float(np.max(_standardise(cal, r))) for r in np.asarray(rows).reshape(-1, m)
@@ -202,7 +216,8 @@ def judge(
     ``drift_z`` holds, per feature, its largest standardised drift statistic (0 if
     none is positive); explanations quote the strongest.
     """
-    s = day_statistics(decisions, z, cal.columns, tail_buckets)
+    clip: float | np.ndarray = Z_CLIP if cal.clip is None else cal.clip
+    s = day_statistics(decisions, z, cal.columns, tail_buckets, clip)
     u = _standardise(cal, s)
     top = int(np.argmax(u))
     n_features = int(np.asarray(z).shape[1]) if np.ndim(z) == 2 else 0

@@ -14,9 +14,9 @@ counts only when the simulator labelled misconduct on it (an incident whose cond
 did not materialise leaves no label); scenario days without a label on a symbol are
 left out of both groups.
 
-Seeds: ``--seed`` sets the base. Bases below 10000 (1000, 9000, 9500) were used
-while tuning the models and their calibration; bases from 10000 up are kept for
-held-out figures. ``--keep`` reuses the days a previous run prepared in ``--out``.
+Seeds: ``--seed`` sets the base. Bases below 10000 (1000, 9000, 9500, 9700) were
+used while tuning the models and their calibration; bases from 10000 up are kept for
+held-out figures (10000 and 11000 have each been run once, see ``docs/anomaly.md``). ``--keep`` reuses the days a previous run prepared in ``--out``.
 """
 
 from __future__ import annotations

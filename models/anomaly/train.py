@@ -42,6 +42,7 @@ from models.anomaly.config import AnomalyConfig
 from models.anomaly.registry import TrainedModel, library_versions, save
 from models.anomaly.vectors import (
     MODEL_HELP,
+    drift_clip,
     feature_list,
     make_estimator,
     model_input,
@@ -184,7 +185,7 @@ def calibrate(
         est = make_estimator(model, cfg).fit(X if in_sample else X[~held])
         decisions[held] = est.decision_function(X[held])
         z = signed_z(model, est, X[held])
-        rows.append(day_statistics(decisions[held], z, columns, cfg.tail_buckets))
+        rows.append(day_statistics(decisions[held], z, columns, cfg.tail_buckets, drift_clip()))
     final = make_estimator(model, cfg).fit(X)
     metrics = {
         "training_days": len(unique),
@@ -265,7 +266,9 @@ def train_models(
             est, day_stats[symbol], validation[symbol] = calibrate(name, mine, cfg)
             model.estimators[symbol] = est
         columns = model_drift_columns(name)
-        calibrations = calibrate_days(day_stats, columns, target=cfg.target_false_alert_rate)
+        calibrations = calibrate_days(
+            day_stats, columns, target=cfg.target_false_alert_rate, clip=drift_clip()
+        )
         for symbol, cal in calibrations.items():
             model.calibrations[symbol] = cal
             validation[symbol] = _validation(validation[symbol], cal)

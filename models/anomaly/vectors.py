@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from features.behaviour import FEATURE_NAMES, FEATURES
+from models.anomaly.calibration import Z_CLIP
 from models.anomaly.config import AnomalyConfig
 from models.anomaly.estimators import BehaviourIsolationForest, PeerComparison, RobustBaseline
 from surveillance.contract import Role
@@ -27,7 +28,7 @@ HOUR_NS = 3_600 * 1_000_000_000
 #: Features compared with peers as a log ratio rather than a difference: their level
 #: scales with the market's state (a volatile hour widens every spread), their ratio
 #: does not.
-LOG_RATIO = ("spread_bps", "spread_vs_market", "latency_p10_ms")
+LOG_RATIO = ("spread_bps", "spread_vs_market", "spread_vs_day", "latency_p10_ms")
 
 #: Every model: what it compares the affiliated market maker with.
 MODEL_HELP: dict[str, str] = {
@@ -49,6 +50,17 @@ class ModelInput:
     X: np.ndarray
     values: np.ndarray
     peers: np.ndarray | None
+
+
+#: Features already standardised against the day's own placebo (null 0): the drift
+#: statistics average their values as they are, and a peer with nothing to measure
+#: counts as the null.
+STANDARDISED = np.array([f.standardised for f in FEATURES])
+
+
+def drift_clip() -> np.ndarray:
+    """Per feature, the clip of each bucket's z in the day's drift statistics."""
+    return np.array([Z_CLIP if f.drift_clip is None else f.drift_clip for f in FEATURES])
 
 
 def feature_list(model: str) -> list[str]:
@@ -122,7 +134,8 @@ def model_input(model: str, buckets: pd.DataFrame, period_hours: int) -> ModelIn
     """The rows ``model`` trains on or scores, from one or many days' bucket vectors."""
     if model == "peer":
         amm, values, median = peer_gaps(buckets)
-        gaps = values - median
+        # A standardised feature's null is 0: peers with nothing to measure count as 0.
+        gaps = values - np.where(STANDARDISED & ~np.isfinite(median), 0.0, median)
         for j, name in enumerate(FEATURE_NAMES):
             if name in LOG_RATIO:
                 ok = (values[:, j] > 0) & (median[:, j] > 0)
@@ -164,4 +177,6 @@ def signed_z(model: str, est: Any, X: np.ndarray) -> np.ndarray:
     features = np.asarray(X, dtype=float)
     if model == "baseline":
         z, features = z[:, 1:], features[:, 1:]
+    # Features standardised against the day's own placebo are averaged as they are.
+    z = np.where(STANDARDISED, features, z)
     return np.where(np.isfinite(features), z, np.nan)

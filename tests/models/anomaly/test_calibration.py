@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from models.anomaly.calibration import (
     DayCalibration,
@@ -100,3 +101,21 @@ def test_a_drift_against_the_suspicious_direction_points_to_no_typology() -> Non
     higher = judge(cal, np.zeros(288), z, 6)
     assert lower.alert and not _suspicious_way("cancel_ratio", cal, lower)
     assert higher.alert and _suspicious_way("cancel_ratio", cal, higher)
+
+
+def test_a_feature_may_clip_its_bucket_z_wider() -> None:
+    """The default clip caps a bucket's z at 4; a per-feature clip of 12 keeps 10."""
+    z = np.full((10, 3), 10.0)
+    default = day_statistics(np.zeros(10), z, COLUMNS, 6)
+    wider = day_statistics(np.zeros(10), z, COLUMNS, 6, np.array([12.0, 4.0, 4.0]))
+    assert default[1] == 4.0 and wider[1] == 10.0 and wider[3] == 4.0
+
+
+def test_judge_uses_the_clip_the_calibration_was_trained_with() -> None:
+    """A calibration carrying a per-feature clip scores with that clip."""
+    rows = {"A": np.zeros((3, 1 + len(COLUMNS)))}
+    cal = calibrate_days(rows, COLUMNS, target=0.05, clip=np.array([12.0, 4.0, 4.0]))["A"]
+    z = np.zeros((288, 3))
+    z[:, 0] = 10.0
+    verdict = judge(cal, np.zeros(288), z, 6)
+    assert verdict.alert and verdict.u[1] == pytest.approx(10.0 / cal.sd[1])
