@@ -231,15 +231,15 @@ class TradingAhead(RuleDetector):
         )
         flagged = features[evidence & (features["p_adjusted"].to_numpy() < params.alpha)]
         rows = []
-        for account, by_account in flagged.groupby("amm_account", sort=False):
+        for amm, by_account in flagged.groupby("amm_account", sort=False):
             episodes = by_account.assign(episode=_episodes(by_account, pre + post))
             for _, ep in episodes.groupby(["episode", "sign"], sort=True):
                 rows.append(
                     self._alert(
                         data,
-                        str(account),
+                        str(amm),
                         ep,
-                        flows[str(account)],
+                        flows[str(amm)],
                         pre,
                         post,
                         threshold,
