@@ -525,37 +525,38 @@ class BookReplayer:
         )
         price = _floats(batch.column(Orders.price))
         fill_price = _floats(batch.column(Orders.fill_price))
-        has_price = ~np.isnan(price)
-        e_tick, off_p = to_counts(price, p.tick_size)
-        e_fill_tick, off_fp = to_counts(fill_price, p.tick_size)
-        e_tick[~has_price] = rp.NA
-        e_fill_tick[np.isnan(fill_price)] = rp.NA
         qty = _floats(batch.column(Orders.quantity))
         leaves = _floats(batch.column(Orders.leaves_quantity))
         fill_qty = _floats(batch.column(Orders.fill_quantity))
-        e_qty, off_q = to_counts(qty, p.lot_size)
-        e_leaves, off_l = to_counts(leaves, p.lot_size)
-        e_fill_qty, off_fq = to_counts(fill_qty, p.lot_size)
-        limit_priced = has_price & ~is_market
-        e_flags = np.where(limit_priced & tif_rests, rp.FLAG_RESTS, 0) | np.where(
-            is_market, rp.FLAG_MARKET, 0
+        n = len(seq)
+        e_tick, e_fill_tick, e_qty, e_leaves, e_fill_qty, e_flags, e_level = (
+            np.empty(n, dtype=np.int64) for _ in range(7)
         )
-        e_level = np.full(len(seq), -1, dtype=np.int64)
-        if limit_priced.any():
-            priced = e_tick[limit_priced]
-            if self.dense:
-                lvl = priced - self.ticks[0]
-                lvl_ok = (lvl >= 0) & (lvl < len(self.ticks))
-            else:
-                lvl = np.searchsorted(self.ticks, priced)
-                lvl_ok = lvl < len(self.ticks)
-                lvl_ok[lvl_ok] = self.ticks[lvl[lvl_ok]] == priced[lvl_ok]
-            if not lvl_ok.all():
-                raise InputError(
-                    f"{source}: price level table misses a price of symbol {p.symbol}; "
-                    "build it from every price of the journal (price_levels)"
-                )
-            e_level[limit_priced] = lvl
+        off_rows, missing = rp.prepare(
+            price,
+            fill_price,
+            qty,
+            leaves,
+            fill_qty,
+            is_market,
+            tif_rests,
+            p.tick_size,
+            p.lot_size,
+            self.ticks,
+            self.dense,
+            e_tick,
+            e_fill_tick,
+            e_qty,
+            e_leaves,
+            e_fill_qty,
+            e_flags,
+            e_level,
+        )
+        if missing:
+            raise InputError(
+                f"{source}: price level table misses a price of symbol {p.symbol}; "
+                "build it from every price of the journal (price_levels)"
+            )
         order_ids = _strings(batch.column(Orders.order_id))
         accounts = batch.column(Orders.account_id)
         if not isinstance(accounts, pa.DictionaryArray):
@@ -569,13 +570,20 @@ class BookReplayer:
         else:
             e_slot, lookup_ids, lookup_slots = self._slots_for(order_ids)
         e_acct = self._account_codes(accounts)
-        off_grid = off_p | off_fp | off_q | off_l | off_fq
-        if off_grid.any():
-            self._off_grid_findings(batch, seq, times, off_p, off_fp, off_q, off_l, off_fq)
+        if off_rows:  # rare: the masks per column, as the findings name the columns
+            self._off_grid_findings(
+                batch,
+                seq,
+                times,
+                to_counts(price, p.tick_size)[1],
+                to_counts(fill_price, p.tick_size)[1],
+                to_counts(qty, p.lot_size)[1],
+                to_counts(leaves, p.lot_size)[1],
+                to_counts(fill_qty, p.lot_size)[1],
+            )
 
         ctx = _Chunk(batch, seq, times, order_ids, accounts, lookup_ids, lookup_slots)
         start = 0
-        n = len(seq)
         while start < n:
             began = time.process_time()
             start, nt, nq, na, nf = rp.replay(

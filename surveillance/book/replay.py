@@ -770,3 +770,97 @@ def first_rows(keys: np.ndarray, base: int, size: int) -> np.ndarray:
         if 0 <= j < size and out[j] < 0:
             out[j] = r
     return out
+
+
+@njit(cache=True, inline="always")
+def _count(value: float, step: float) -> tuple[int, bool]:
+    """``value`` as a multiple of ``step`` and whether it is off the grid.
+
+    The arithmetic of :func:`surveillance.book.engine.to_counts`, one value at a time:
+    NaN gives 0 (not off-grid); a value beyond the int64 range gives ``NA``, as
+    NumPy's cast does.
+    """
+    ratio = value / step
+    if np.isnan(ratio):
+        return 0, False
+    rounded = np.rint(ratio)
+    off = abs(ratio - rounded) > 1e-6 + 1e-12 * abs(ratio)
+    if not (-(2.0**63) <= rounded < 2.0**63):
+        return NA, off
+    return int(rounded), off
+
+
+@njit(cache=True)
+def prepare(
+    price: np.ndarray,
+    fill_price: np.ndarray,
+    qty: np.ndarray,
+    leaves: np.ndarray,
+    fill_qty: np.ndarray,
+    is_market: np.ndarray,
+    tif_rests: np.ndarray,
+    tick_size: float,
+    lot_size: float,
+    ticks: np.ndarray,
+    dense: bool,
+    e_tick: np.ndarray,
+    e_fill_tick: np.ndarray,
+    e_qty: np.ndarray,
+    e_leaves: np.ndarray,
+    e_fill_qty: np.ndarray,
+    e_flags: np.ndarray,
+    e_level: np.ndarray,
+) -> tuple[int, int]:
+    """One pass over a chunk's prices and quantities: ticks, lots, flags and levels.
+
+    Prices become ticks (``NA`` when null), quantities lots (0 when null); a priced
+    non-MARKET order with GTC/POST_ONLY may rest (``FLAG_RESTS``), a MARKET order is
+    marketable (``FLAG_MARKET``); a priced non-MARKET row's level is its tick's index
+    in ``ticks`` (its offset from the first when ``dense``), others get -1.
+
+    Returns ``(off_grid_rows, rows_without_level)``: rows holding a value off the
+    grid (their findings are made apart), and priced rows whose tick is not a level
+    (an error of the caller's level table).
+    """
+    n = price.shape[0]
+    n_levels = ticks.shape[0]
+    first = ticks[0] if n_levels else 0
+    n_off = 0
+    missing = 0
+    for r in range(n):
+        p = price[r]
+        has_price = not np.isnan(p)
+        t, off_p = _count(p, tick_size)
+        e_tick[r] = t if has_price else NA
+        ft, off_fp = _count(fill_price[r], tick_size)
+        e_fill_tick[r] = NA if np.isnan(fill_price[r]) else ft
+        q, off_q = _count(qty[r], lot_size)
+        lv, off_l = _count(leaves[r], lot_size)
+        fq, off_fq = _count(fill_qty[r], lot_size)
+        e_qty[r] = q
+        e_leaves[r] = lv
+        e_fill_qty[r] = fq
+        if off_p or off_fp or off_q or off_l or off_fq:
+            n_off += 1
+        market = is_market[r]
+        limit_priced = has_price and not market
+        flags = 0
+        if limit_priced and tif_rests[r]:
+            flags |= FLAG_RESTS
+        if market:
+            flags |= FLAG_MARKET
+        e_flags[r] = flags
+        level = -1
+        if limit_priced:
+            if dense:
+                level = t - first
+                if level < 0 or level >= n_levels:
+                    missing += 1
+                    level = -1
+            else:
+                level = int(np.searchsorted(ticks, t))
+                if level >= n_levels or ticks[level] != t:
+                    missing += 1
+                    level = -1
+        e_level[r] = level
+    return n_off, missing
