@@ -341,6 +341,8 @@ class BookReplayer:
         )
         self.pieces = _Pieces()
         self._schema_top = top_schema(params.depth_bps)
+        self._schema_queue = queue_schema()
+        self._schema_findings = findings_schema()
         self._symbol = pa.array([params.symbol], pa.string())
         #: The symbol repeated for a whole top buffer: top batches slice it (no copy).
         self._symbols = self._symbol.take(pa.array(np.zeros(rows, dtype=np.int32)))
@@ -679,6 +681,8 @@ class BookReplayer:
         return pa.array(values, pa.float64(), mask=missing)
 
     def _symbol_col(self, n: int) -> pa.Array:
+        if n <= len(self._symbols):
+            return self._symbols.slice(0, n)
         return self._symbol.take(pa.array(np.zeros(n, dtype=np.int32)))
 
     def _top_batch(self, nt: int) -> pa.RecordBatch:
@@ -706,7 +710,7 @@ class BookReplayer:
         f64 = pa.float64()
         i64 = pa.int64()
         cols: dict[str, pa.Array] = {
-            Top.symbol: self._symbols.slice(0, nt),
+            Top.symbol: self._symbol_col(nt),
             Top.seq: pa.array(ints[rp.TI_SEQ], i64),
             Top.event_time: pa.array(ints[rp.TI_TIME], _NS),
             Top.best_bid: col(floats[rp.TF_BID], no_bid, f64),
@@ -774,7 +778,7 @@ class BookReplayer:
             Queue.ahead_amm: lists(pa.array(ahead[:, rp.A_AMM] == 1)),
             Queue.ahead_truncated: pa.array(rows[:, rp.Q_TRUNC] == 1),
         }
-        return pa.RecordBatch.from_pydict(cols, schema=queue_schema())
+        return pa.RecordBatch.from_pydict(cols, schema=self._schema_queue)
 
     def _findings_batch(self, ctx: _Chunk, rows: np.ndarray) -> pa.RecordBatch:
         ev = rows[:, rp.FD_EV]
@@ -838,7 +842,7 @@ class BookReplayer:
             Findings.expected_quantity: expected_quantity,
             Findings.detail: pa.array(list(details), pa.string()),
         }
-        return pa.RecordBatch.from_pydict(cols, schema=findings_schema())
+        return pa.RecordBatch.from_pydict(cols, schema=self._schema_findings)
 
     def _off_grid_findings(
         self,
