@@ -286,6 +286,11 @@ class BookReplayer:
         outputs never sit in memory; without a sink the batches are kept and
         :meth:`finish` returns them as tables. Findings are always kept: they are
         few, and :meth:`finish` orders them by seq.
+    sink_consumes
+        ``top_sink`` is done with a batch when it returns (a Parquet writer encodes
+        it then): the ``top`` buffers the batch wraps are then reused for the next
+        rows. Otherwise (the default, and always without a sink) each batch keeps
+        its buffers and the loop gets fresh ones.
     """
 
     def __init__(
@@ -295,9 +300,11 @@ class BookReplayer:
         *,
         top_sink: Callable[[pa.RecordBatch], object] | None = None,
         queue_sink: Callable[[pa.RecordBatch], object] | None = None,
+        sink_consumes: bool = False,
     ) -> None:
         self.top_sink = top_sink
         self.queue_sink = queue_sink
+        self.reuse_top_buffers = sink_consumes and top_sink is not None
         self.top_rows = 0
         self.queue_rows = 0
         self.params = params
@@ -647,10 +654,12 @@ class BookReplayer:
         # Arrow wraps contiguous NumPy memory without copying, and the buffers are
         # overwritten by the next call of the loop: queue and findings rows are copied;
         # the top batch wraps the top buffers themselves, which are then replaced by
-        # fresh ones (the batch keeps the old ones alive as long as it lives).
+        # fresh ones (the batch keeps the old ones alive as long as it lives), unless
+        # the sink is done with the batch when it returns.
         if nt:
             top = self._top_batch(nt)
-            self.buf.top_i, self.buf.top_f, self.buf.top_b = self._top_buffers()
+            if not self.reuse_top_buffers:
+                self.buf.top_i, self.buf.top_f, self.buf.top_b = self._top_buffers()
             self.top_rows += nt
             if self.top_sink is not None:
                 self.top_sink(top)

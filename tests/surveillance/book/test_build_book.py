@@ -16,6 +16,9 @@ from conftest import BookedDay
 
 from surveillance import storage
 from surveillance.book import build_book
+from surveillance.book.build import replay_partition
+from surveillance.book.engine import ReplayParams, replay_table
+from surveillance.book.output import book_writer
 from surveillance.book.schema import depth_column, findings_schema, queue_schema, top_schema
 from surveillance.config import load_config, parse_config
 from surveillance.contract import Labels, Orders
@@ -226,3 +229,31 @@ def test_top_depth_columns_are_written_uncompressed_and_the_rest_lz4(
     }
     assert {codecs[name] for name in depth} == {"UNCOMPRESSED"}
     assert {codecs[name] for name in codecs if name not in depth} == {"LZ4"}
+
+
+def test_writer_sinks_that_reuse_the_top_buffers_write_the_rows_replay_table_keeps(
+    booked_day: BookedDay, tmp_path: Path
+) -> None:
+    """With ``sink_consumes`` the loop overwrites the buffers a written batch wrapped;
+    small buffers (many flushes) must still give the rows kept without a sink."""
+    lake = booked_day.settings.lake
+    uri = lake.curated(Orders.name, booked_day.day, "BTC-USD")
+    params = ReplayParams("BTC-USD", 0.01, 0.0001, frozenset(), (10, 25), buffer_rows=100)
+    orders = storage.read_table(uri)
+    kept = replay_table(orders, params, chunk_rows=1_000)
+    paths = {kind: str(tmp_path / f"{kind}.parquet") for kind in ("top", "queue")}
+    with (
+        book_writer(paths["top"], top_schema(params.depth_bps)) as top_writer,
+        book_writer(paths["queue"], queue_schema()) as queue_writer,
+    ):
+        streamed, _ = replay_partition(
+            uri,
+            params,
+            chunk_rows=1_000,
+            top_sink=top_writer.write_batch,
+            queue_sink=queue_writer.write_batch,
+            sink_consumes=True,
+        )
+    assert streamed.top_rows == kept.top.num_rows > 100 and kept.queue.num_rows > 0
+    assert pq.read_table(paths["top"]).equals(kept.top)
+    assert pq.read_table(paths["queue"]).equals(kept.queue)
