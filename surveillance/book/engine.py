@@ -3,10 +3,13 @@
 This is the vectorised half of the book stage. For each chunk of journal rows it
 turns strings into integers with Arrow kernels (event types, sides, flags; orders
 into slots of the open-order table, by the ingest's ``order_key`` when the partition
-has it, else by hashing ids; accounts into codes), prices into integer
-ticks and quantities into integer lots, runs :func:`surveillance.book.replay.replay`
-over the chunk and converts the integer output rows back into Arrow tables in the
-schemas of :mod:`surveillance.book.schema`. Between chunks only the open orders
+has it, else by hashing ids; accounts into codes), has
+:func:`surveillance.book.replay.prepare` turn prices into integer ticks and
+quantities into integer lots in one compiled pass, runs
+:func:`surveillance.book.replay.replay` over the chunk and wraps its outputs as Arrow
+batches in the schemas of :mod:`surveillance.book.schema` (``top`` comes out of the
+loop as its final columns; ``queue`` and ``findings`` rows are converted back from
+integers). Between chunks only the open orders
 are kept (their ids, slots and state), so memory follows the open book, not the
 length of the day. No Python code runs per event.
 """
