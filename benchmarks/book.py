@@ -546,6 +546,7 @@ def run() -> None:
                     chunk_rows=CHUNK_ROWS,
                     top_sink=_discard,
                     queue_sink=_discard,
+                    sink_consumes=True,  # as the build's writers
                 )[0]
             )
 

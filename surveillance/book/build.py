@@ -186,6 +186,7 @@ def replay_partition(
     top_sink: Callable[[pa.RecordBatch], object] | None = None,
     queue_sink: Callable[[pa.RecordBatch], object] | None = None,
     opening: pa.Table | None = None,
+    sink_consumes: bool = False,
 ) -> tuple[SymbolBook, pa.Table]:
     """Stream one curated orders partition through the replay; outputs and closing book.
 
@@ -195,6 +196,8 @@ def replay_partition(
     ``top`` and ``queue`` batches go to them as they are made (see
     :class:`~surveillance.book.engine.BookReplayer`). ``opening`` (the previous
     day's ``open`` table) seeds the book; the second value returned is this day's.
+    ``sink_consumes``: the sinks are done with each batch when they return (see
+    :class:`~surveillance.book.engine.BookReplayer`).
     """
     carried = [opening.column(OpenOrders.price)] if opening is not None else []
 
@@ -208,6 +211,7 @@ def replay_partition(
         price_levels(prices, params.tick_size),
         top_sink=top_sink,
         queue_sink=queue_sink,
+        sink_consumes=sink_consumes,
     )
     if opening is not None:
         replayer.seed(opening)
@@ -272,6 +276,7 @@ def build_symbol(
             top_sink=top_writer.write_batch,
             queue_sink=queue_writer.write_batch,
             opening=opening,
+            sink_consumes=True,  # the writers encode each batch before returning
         )
     storage.write_partition(book.findings, paths[Findings.name])
     storage.write_partition(closing, paths[OpenOrders.name])

@@ -3,10 +3,13 @@
 This is the vectorised half of the book stage. For each chunk of journal rows it
 turns strings into integers with Arrow kernels (event types, sides, flags; orders
 into slots of the open-order table, by the ingest's ``order_key`` when the partition
-has it, else by hashing ids; accounts into codes), prices into integer
-ticks and quantities into integer lots, runs :func:`surveillance.book.replay.replay`
-over the chunk and converts the integer output rows back into Arrow tables in the
-schemas of :mod:`surveillance.book.schema`. Between chunks only the open orders
+has it, else by hashing ids; accounts into codes), has
+:func:`surveillance.book.replay.prepare` turn prices into integer ticks and
+quantities into integer lots in one compiled pass, runs
+:func:`surveillance.book.replay.replay` over the chunk and wraps its outputs as Arrow
+batches in the schemas of :mod:`surveillance.book.schema` (``top`` comes out of the
+loop as its final columns; ``queue`` and ``findings`` rows are converted back from
+integers). Between chunks only the open orders
 are kept (their ids, slots and state), so memory follows the open book, not the
 length of the day. No Python code runs per event.
 """
@@ -101,9 +104,14 @@ def to_units(counts: np.ndarray, step: float) -> np.ndarray:
     division by ``10**d`` rounds once, so ``6000001`` ticks of ``0.01`` is the float
     of ``60000.01`` the journal holds, not ``60000.010000000002``.
     """
+    k, scale = _grid_fraction(step)
+    return (np.asarray(counts, dtype=np.int64) * k) / scale
+
+
+def _grid_fraction(step: float) -> tuple[int, float]:
+    """``step`` as ``k / scale`` with ``scale`` a power of ten (see :func:`to_units`)."""
     d = grid_decimals(step)
-    k = round(step * 10**d)
-    return (np.asarray(counts, dtype=np.int64) * k) / float(10**d)
+    return round(step * 10**d), float(10**d)
 
 
 def to_counts(values: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
@@ -250,7 +258,9 @@ def _strings(array: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 @dataclass
 class _Buffers:
-    top: np.ndarray
+    top_i: np.ndarray
+    top_f: np.ndarray
+    top_b: np.ndarray
     queue: np.ndarray
     ahead: np.ndarray
     findings: np.ndarray
@@ -279,6 +289,11 @@ class BookReplayer:
         outputs never sit in memory; without a sink the batches are kept and
         :meth:`finish` returns them as tables. Findings are always kept: they are
         few, and :meth:`finish` orders them by seq.
+    sink_consumes
+        ``top_sink`` is done with a batch when it returns (a Parquet writer encodes
+        it then): the ``top`` buffers the batch wraps are then reused for the next
+        rows. Otherwise (the default, and always without a sink) each batch keeps
+        its buffers and the loop gets fresh ones.
     """
 
     def __init__(
@@ -288,9 +303,11 @@ class BookReplayer:
         *,
         top_sink: Callable[[pa.RecordBatch], object] | None = None,
         queue_sink: Callable[[pa.RecordBatch], object] | None = None,
+        sink_consumes: bool = False,
     ) -> None:
         self.top_sink = top_sink
         self.queue_sink = queue_sink
+        self.reuse_top_buffers = sink_consumes and top_sink is not None
         self.top_rows = 0
         self.queue_rows = 0
         self.params = params
@@ -322,15 +339,37 @@ class BookReplayer:
         #: CPU seconds spent inside the compiled loop (the rest is Arrow conversion and I/O).
         self.replay_seconds = 0.0
         rows = max(params.buffer_rows, 16)
+        self._top_rows_cap = rows
+        top_i, top_f, top_b = self._top_buffers()
         self.buf = _Buffers(
-            top=np.zeros((rp.n_top_fields(k), rows), dtype=np.int64),
+            top_i=top_i,
+            top_f=top_f,
+            top_b=top_b,
             queue=np.zeros((rows, rp.N_Q_FIELDS), dtype=np.int64),
             ahead=np.zeros((max(rows, 4 * params.max_ahead + 1), rp.N_A_FIELDS), dtype=np.int64),
             findings=np.zeros((rows, rp.N_F_FIELDS), dtype=np.int64),
         )
         self.pieces = _Pieces()
         self._schema_top = top_schema(params.depth_bps)
+        self._schema_queue = queue_schema()
+        self._schema_findings = findings_schema()
         self._symbol = pa.array([params.symbol], pa.string())
+        #: The symbol repeated for a whole top buffer: top batches slice it (no copy).
+        self._symbols = self._symbol.take(pa.array(np.zeros(rows, dtype=np.int32)))
+        self._units = (
+            *_grid_fraction(params.tick_size),
+            *_grid_fraction(params.lot_size),
+        )
+
+    def _top_buffers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Fresh ``top`` output buffers (the loop fills them column by column)."""
+        rows = self._top_rows_cap
+        k = len(self.params.depth_bps)
+        return (
+            np.empty((rp.N_TI_FIELDS, rows), dtype=np.int64),
+            np.empty((rp.n_top_float_fields(k), rows), dtype=np.float64),
+            np.empty((rp.N_TB_FIELDS, rows), dtype=np.uint8),
+        )
 
     # -- ids -------------------------------------------------------------------------
 
@@ -498,37 +537,38 @@ class BookReplayer:
         )
         price = _floats(batch.column(Orders.price))
         fill_price = _floats(batch.column(Orders.fill_price))
-        has_price = ~np.isnan(price)
-        e_tick, off_p = to_counts(price, p.tick_size)
-        e_fill_tick, off_fp = to_counts(fill_price, p.tick_size)
-        e_tick[~has_price] = rp.NA
-        e_fill_tick[np.isnan(fill_price)] = rp.NA
         qty = _floats(batch.column(Orders.quantity))
         leaves = _floats(batch.column(Orders.leaves_quantity))
         fill_qty = _floats(batch.column(Orders.fill_quantity))
-        e_qty, off_q = to_counts(qty, p.lot_size)
-        e_leaves, off_l = to_counts(leaves, p.lot_size)
-        e_fill_qty, off_fq = to_counts(fill_qty, p.lot_size)
-        limit_priced = has_price & ~is_market
-        e_flags = np.where(limit_priced & tif_rests, rp.FLAG_RESTS, 0) | np.where(
-            is_market, rp.FLAG_MARKET, 0
+        n = len(seq)
+        e_tick, e_fill_tick, e_qty, e_leaves, e_fill_qty, e_flags, e_level = (
+            np.empty(n, dtype=np.int64) for _ in range(7)
         )
-        e_level = np.full(len(seq), -1, dtype=np.int64)
-        if limit_priced.any():
-            priced = e_tick[limit_priced]
-            if self.dense:
-                lvl = priced - self.ticks[0]
-                lvl_ok = (lvl >= 0) & (lvl < len(self.ticks))
-            else:
-                lvl = np.searchsorted(self.ticks, priced)
-                lvl_ok = lvl < len(self.ticks)
-                lvl_ok[lvl_ok] = self.ticks[lvl[lvl_ok]] == priced[lvl_ok]
-            if not lvl_ok.all():
-                raise InputError(
-                    f"{source}: price level table misses a price of symbol {p.symbol}; "
-                    "build it from every price of the journal (price_levels)"
-                )
-            e_level[limit_priced] = lvl
+        off_rows, missing = rp.prepare(
+            price,
+            fill_price,
+            qty,
+            leaves,
+            fill_qty,
+            is_market,
+            tif_rests,
+            p.tick_size,
+            p.lot_size,
+            self.ticks,
+            self.dense,
+            e_tick,
+            e_fill_tick,
+            e_qty,
+            e_leaves,
+            e_fill_qty,
+            e_flags,
+            e_level,
+        )
+        if missing:
+            raise InputError(
+                f"{source}: price level table misses a price of symbol {p.symbol}; "
+                "build it from every price of the journal (price_levels)"
+            )
         order_ids = _strings(batch.column(Orders.order_id))
         accounts = batch.column(Orders.account_id)
         if not isinstance(accounts, pa.DictionaryArray):
@@ -542,13 +582,20 @@ class BookReplayer:
         else:
             e_slot, lookup_ids, lookup_slots = self._slots_for(order_ids)
         e_acct = self._account_codes(accounts)
-        off_grid = off_p | off_fp | off_q | off_l | off_fq
-        if off_grid.any():
-            self._off_grid_findings(batch, seq, times, off_p, off_fp, off_q, off_l, off_fq)
+        if off_rows:  # rare: the masks per column, as the findings name the columns
+            self._off_grid_findings(
+                batch,
+                seq,
+                times,
+                to_counts(price, p.tick_size)[1],
+                to_counts(fill_price, p.tick_size)[1],
+                to_counts(qty, p.lot_size)[1],
+                to_counts(leaves, p.lot_size)[1],
+                to_counts(fill_qty, p.lot_size)[1],
+            )
 
         ctx = _Chunk(batch, seq, times, order_ids, accounts, lookup_ids, lookup_slots)
         start = 0
-        n = len(seq)
         while start < n:
             began = time.process_time()
             start, nt, nq, na, nf = rp.replay(
@@ -571,12 +618,15 @@ class BookReplayer:
                 self.ticks,
                 self.bps,
                 p.max_ahead,
+                *self._units,
                 self.slots,
                 self.levels,
                 self.sc,
                 self.dep,
                 self.prev,
-                self.buf.top,
+                self.buf.top_i,
+                self.buf.top_f,
+                self.buf.top_b,
                 self.buf.queue,
                 self.buf.ahead,
                 self.buf.findings,
@@ -606,9 +656,13 @@ class BookReplayer:
     def _flush(self, ctx: _Chunk, nt: int, nq: int, na: int, nf: int) -> None:
         # Arrow wraps contiguous NumPy memory without copying, and the buffers are
         # overwritten by the next call of the loop: queue and findings rows are copied;
-        # ``_top_batch`` builds new arrays from its view (copying the columns it wraps).
+        # the top batch wraps the top buffers themselves, which are then replaced by
+        # fresh ones (the batch keeps the old ones alive as long as it lives), unless
+        # the sink is done with the batch when it returns.
         if nt:
-            top = self._top_batch(ctx, self.buf.top[:, :nt].T)
+            top = self._top_batch(nt)
+            if not self.reuse_top_buffers:
+                self.buf.top_i, self.buf.top_f, self.buf.top_b = self._top_buffers()
             self.top_rows += nt
             if self.top_sink is not None:
                 self.top_sink(top)
@@ -639,59 +693,60 @@ class BookReplayer:
         return pa.array(values, pa.float64(), mask=missing)
 
     def _symbol_col(self, n: int) -> pa.Array:
+        if n <= len(self._symbols):
+            return self._symbols.slice(0, n)
         return self._symbol.take(pa.array(np.zeros(n, dtype=np.int32)))
 
-    def _top_batch(self, ctx: _Chunk, rows: np.ndarray) -> pa.RecordBatch:
+    def _top_batch(self, nt: int) -> pa.RecordBatch:
+        """The first ``nt`` rows of the top buffers as a batch: the loop wrote the final
+        columns, so Arrow wraps them (no copy) and only null masks are made, when a
+        row lacks a price (an empty side: rare)."""
         p = self.params
         k = len(p.depth_bps)
-        ev = rows[:, rp.T_EV]
-        bid_t = rows[:, rp.T_BID]
-        ask_t = rows[:, rp.T_ASK]
-        no_bid = bid_t == rp.NA
-        no_ask = ask_t == rp.NA
-        both = ~no_bid & ~no_ask
-        best_bid = self._price(bid_t)
-        best_ask = self._price(ask_t)
-        bid_f = to_units(np.where(no_bid, 0, bid_t), p.tick_size)
-        ask_f = to_units(np.where(no_ask, 0, ask_t), p.tick_size)
-        mid = (bid_f + ask_f) / 2.0
-        spread_ticks = np.where(both, ask_t - bid_t, 0)
-        spread = to_units(spread_ticks, p.tick_size)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            spread_bps = spread / mid * 10_000.0
-        bid_q = rows[:, rp.T_BIDQ]
-        ask_q = rows[:, rp.T_ASKQ]
-        ammq_b = rows[:, rp.T_AMMQB]
-        ammq_a = rows[:, rp.T_AMMQA]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            share_b = ammq_b / bid_q
-            share_a = ammq_a / ask_q
+        ints = self.buf.top_i[:, :nt]
+        floats = self.buf.top_f[:, :nt]
+        present = self.buf.top_b[rp.TB_PRESENT, :nt]
+        no_bid = no_ask = not_both = no_ammb = no_amma = None
+        if int(present.min()) != rp.P_ALL:
+            no_bid = (present & rp.P_BID) == 0
+            no_ask = (present & rp.P_ASK) == 0
+            not_both = no_bid | no_ask
+            no_ammb = (present & rp.P_AMMB) == 0
+            no_amma = (present & rp.P_AMMA) == 0
+
+        def col(values: np.ndarray, mask: np.ndarray | None, kind: pa.DataType) -> pa.Array:
+            if mask is None or not mask.any():
+                return pa.array(values, kind)
+            return pa.array(values, kind, mask=mask)
+
+        f64 = pa.float64()
+        i64 = pa.int64()
         cols: dict[str, pa.Array] = {
-            Top.symbol: self._symbol_col(len(rows)),
-            Top.seq: pa.array(ctx.seq[ev]),
-            Top.event_time: pa.array(ctx.times[ev], _NS),
-            Top.best_bid: best_bid,
-            Top.best_bid_qty: self._qty(bid_q),
-            Top.best_bid_orders: pa.array(rows[:, rp.T_BIDN].copy()),
-            Top.best_ask: best_ask,
-            Top.best_ask_qty: self._qty(ask_q),
-            Top.best_ask_orders: pa.array(rows[:, rp.T_ASKN].copy()),
-            Top.mid: pa.array(mid, pa.float64(), mask=~both),
-            Top.spread: pa.array(spread, pa.float64(), mask=~both),
-            Top.spread_ticks: pa.array(spread_ticks, pa.int64(), mask=~both),
-            Top.spread_bps: pa.array(spread_bps, pa.float64(), mask=~both),
-            Top.amm_bid_share: pa.array(share_b, pa.float64(), mask=no_bid),
-            Top.amm_ask_share: pa.array(share_a, pa.float64(), mask=no_ask),
-            Top.amm_alone_bid: pa.array(~no_bid & (ammq_b == bid_q)),
-            Top.amm_alone_ask: pa.array(~no_ask & (ammq_a == ask_q)),
-            Top.amm_best_bid: self._price(rows[:, rp.T_AMMB]),
-            Top.amm_best_bid_qty: self._qty(rows[:, rp.T_AMMBQ]),
-            Top.amm_best_ask: self._price(rows[:, rp.T_AMMA]),
-            Top.amm_best_ask_qty: self._qty(rows[:, rp.T_AMMAQ]),
+            Top.symbol: self._symbol_col(nt),
+            Top.seq: pa.array(ints[rp.TI_SEQ], i64),
+            Top.event_time: pa.array(ints[rp.TI_TIME], _NS),
+            Top.best_bid: col(floats[rp.TF_BID], no_bid, f64),
+            Top.best_bid_qty: pa.array(floats[rp.TF_BIDQ], f64),
+            Top.best_bid_orders: pa.array(ints[rp.TI_BIDN], i64),
+            Top.best_ask: col(floats[rp.TF_ASK], no_ask, f64),
+            Top.best_ask_qty: pa.array(floats[rp.TF_ASKQ], f64),
+            Top.best_ask_orders: pa.array(ints[rp.TI_ASKN], i64),
+            Top.mid: col(floats[rp.TF_MID], not_both, f64),
+            Top.spread: col(floats[rp.TF_SPREAD], not_both, f64),
+            Top.spread_ticks: col(ints[rp.TI_SPREAD], not_both, i64),
+            Top.spread_bps: col(floats[rp.TF_BPS], not_both, f64),
+            Top.amm_bid_share: col(floats[rp.TF_SHARE_B], no_bid, f64),
+            Top.amm_ask_share: col(floats[rp.TF_SHARE_A], no_ask, f64),
+            Top.amm_alone_bid: pa.array(self.buf.top_b[rp.TB_ALONE_B, :nt].view(np.bool_)),
+            Top.amm_alone_ask: pa.array(self.buf.top_b[rp.TB_ALONE_A, :nt].view(np.bool_)),
+            Top.amm_best_bid: col(floats[rp.TF_AMMB], no_ammb, f64),
+            Top.amm_best_bid_qty: pa.array(floats[rp.TF_AMMBQ], f64),
+            Top.amm_best_ask: col(floats[rp.TF_AMMA], no_amma, f64),
+            Top.amm_best_ask_qty: pa.array(floats[rp.TF_AMMAQ], f64),
         }
         for j, bps in enumerate(p.depth_bps):
-            cols[depth_column("bid", bps)] = self._qty(rows[:, rp.T_DEPTH + j])
-            cols[depth_column("ask", bps)] = self._qty(rows[:, rp.T_DEPTH + k + j])
+            cols[depth_column("bid", bps)] = col(floats[rp.TF_DEPTH + j], not_both, f64)
+            cols[depth_column("ask", bps)] = col(floats[rp.TF_DEPTH + k + j], not_both, f64)
         return pa.RecordBatch.from_pydict(cols, schema=self._schema_top)
 
     def _ids_of_slots(self, ctx: _Chunk, slots: np.ndarray) -> pa.Array:
@@ -735,7 +790,7 @@ class BookReplayer:
             Queue.ahead_amm: lists(pa.array(ahead[:, rp.A_AMM] == 1)),
             Queue.ahead_truncated: pa.array(rows[:, rp.Q_TRUNC] == 1),
         }
-        return pa.RecordBatch.from_pydict(cols, schema=queue_schema())
+        return pa.RecordBatch.from_pydict(cols, schema=self._schema_queue)
 
     def _findings_batch(self, ctx: _Chunk, rows: np.ndarray) -> pa.RecordBatch:
         ev = rows[:, rp.FD_EV]
@@ -799,7 +854,7 @@ class BookReplayer:
             Findings.expected_quantity: expected_quantity,
             Findings.detail: pa.array(list(details), pa.string()),
         }
-        return pa.RecordBatch.from_pydict(cols, schema=findings_schema())
+        return pa.RecordBatch.from_pydict(cols, schema=self._schema_findings)
 
     def _off_grid_findings(
         self,

@@ -92,6 +92,18 @@ MAX_FINDINGS_PER_EVENT = 4
 T_EV, T_BID, T_BIDQ, T_BIDN, T_ASK, T_ASKQ, T_ASKN = 0, 1, 2, 3, 4, 5, 6
 T_AMMQB, T_AMMQA, T_AMMB, T_AMMBQ, T_AMMA, T_AMMAQ = 7, 8, 9, 10, 11, 12
 T_DEPTH = 13  # then 2 * K depth fields: bid depths, then ask depths
+# ``top`` output columns as the loop writes them, column-major (one contiguous row per
+# column): integers, floats (prices and quantities already in units), and bytes.
+TI_SEQ, TI_TIME, TI_BIDN, TI_ASKN, TI_SPREAD = 0, 1, 2, 3, 4
+N_TI_FIELDS = 5
+TF_BID, TF_BIDQ, TF_ASK, TF_ASKQ, TF_MID, TF_SPREAD, TF_BPS = 0, 1, 2, 3, 4, 5, 6
+TF_SHARE_B, TF_SHARE_A, TF_AMMB, TF_AMMBQ, TF_AMMA, TF_AMMAQ = 7, 8, 9, 10, 11, 12
+TF_DEPTH = 13  # then 2 * K depth columns: bid depths, then ask depths
+TB_ALONE_B, TB_ALONE_A, TB_PRESENT = 0, 1, 2
+N_TB_FIELDS = 3
+# TB_PRESENT bits: which prices exist (the others' columns are null)
+P_BID, P_ASK, P_AMMB, P_AMMA = 1, 2, 4, 8
+P_ALL = P_BID | P_ASK | P_AMMB | P_AMMA
 Q_EV, Q_SLOT, Q_ACCT, Q_AMM, Q_SIDE, Q_TICK, Q_LEAVES, Q_JSEQ, Q_JTIME = 0, 1, 2, 3, 4, 5, 6, 7, 8
 Q_ATBEST, Q_POS, Q_LVLN, Q_LVLQ, Q_AHEADQ, Q_AHSTART, Q_AHN, Q_TRUNC = 9, 10, 11, 12, 13, 14, 15, 16
 N_Q_FIELDS = 17
@@ -102,8 +114,13 @@ N_F_FIELDS = 6
 
 
 def n_top_fields(n_depths: int) -> int:
-    """Width of a ``top`` output row for ``n_depths`` depth distances."""
+    """Width of a ``top`` state row (the loop's change test) for ``n_depths`` distances."""
     return T_DEPTH + 2 * n_depths
+
+
+def n_top_float_fields(n_depths: int) -> int:
+    """Float ``top`` output columns for ``n_depths`` depth distances."""
+    return TF_DEPTH + 2 * n_depths
 
 
 def new_state(n_levels: int, n_depths: int, capacity: int) -> dict[str, np.ndarray]:
@@ -397,7 +414,7 @@ def _finding(
     return nf + 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def replay(
     start: int,
     e_type: np.ndarray,
@@ -418,17 +435,32 @@ def replay(
     lv_ticks: np.ndarray,
     bps: np.ndarray,
     max_ahead: int,
+    tick_k: int,
+    tick_scale: float,
+    lot_k: int,
+    lot_scale: float,
     s: np.ndarray,
     lv: np.ndarray,
     sc: np.ndarray,
     dep: np.ndarray,
     prev: np.ndarray,
-    top_out: np.ndarray,
+    top_i: np.ndarray,
+    top_f: np.ndarray,
+    top_b: np.ndarray,
     q_out: np.ndarray,
     a_out: np.ndarray,
     f_out: np.ndarray,
 ) -> tuple[int, int, int, int, int]:
     """Apply events ``start..`` until the end or until an output buffer is nearly full.
+
+    ``top`` rows are written as the final columns (see ``TI_*``, ``TF_*``, ``TB_*``):
+    prices and quantities as ``counts * k / scale`` (``tick_k / tick_scale``, ``lot_k /
+    lot_scale``: the grid step as an integer over a power of ten, so each value rounds
+    once, as :func:`surveillance.book.engine.to_units` does), the mid, spreads, shares
+    and flags derived from them with the same arithmetic as NumPy's (``error_model=
+    "numpy"``: no division raises), so the caller only wraps the columns. A column
+    whose value is null on a row (an empty side) holds NaN or 0 there and the row's
+    ``TB_PRESENT`` bits say which prices exist.
 
     Returns ``(next_event, n_top, n_queue, n_ahead, n_findings)``: the first event
     not applied and the number of rows written to each buffer.
@@ -439,11 +471,11 @@ def replay(
     nq = 0
     na = 0
     nf = 0
-    cap_t = top_out.shape[1]
+    cap_t = top_i.shape[1]
     cap_q = q_out.shape[0]
     cap_a = a_out.shape[0]
     cap_f = f_out.shape[0]
-    width = top_out.shape[0]  # column-major: one contiguous row per output column
+    width = prev.shape[0]
     cur_row = np.empty(width, dtype=np.int64)
     i = start
     while i < n:
@@ -659,10 +691,67 @@ def replay(
                 changed = True
                 break
         if changed:
-            top_out[T_EV, nt] = i
             for f in range(1, width):
                 prev[f] = row[f]
-                top_out[f, nt] = row[f]
+            top_i[TI_SEQ, nt] = e_seq[i]
+            top_i[TI_TIME, nt] = e_time[i]
+            top_i[TI_BIDN, nt] = row[T_BIDN]
+            top_i[TI_ASKN, nt] = row[T_ASKN]
+            present = 0
+            bid_f = 0.0
+            ask_f = 0.0
+            bq = row[T_BIDQ]
+            aq = row[T_ASKQ]
+            top_f[TF_BIDQ, nt] = (bq * lot_k) / lot_scale
+            top_f[TF_ASKQ, nt] = (aq * lot_k) / lot_scale
+            if bb >= 0:
+                present |= P_BID
+                bid_f = (row[T_BID] * tick_k) / tick_scale
+                top_f[TF_SHARE_B, nt] = row[T_AMMQB] / bq
+                top_b[TB_ALONE_B, nt] = 1 if row[T_AMMQB] == bq else 0
+            else:
+                top_f[TF_SHARE_B, nt] = np.nan
+                top_b[TB_ALONE_B, nt] = 0
+            top_f[TF_BID, nt] = bid_f
+            if ba >= 0:
+                present |= P_ASK
+                ask_f = (row[T_ASK] * tick_k) / tick_scale
+                top_f[TF_SHARE_A, nt] = row[T_AMMQA] / aq
+                top_b[TB_ALONE_A, nt] = 1 if row[T_AMMQA] == aq else 0
+            else:
+                top_f[TF_SHARE_A, nt] = np.nan
+                top_b[TB_ALONE_A, nt] = 0
+            top_f[TF_ASK, nt] = ask_f
+            if bb >= 0 and ba >= 0:
+                spread_t = row[T_ASK] - row[T_BID]
+                mid = (bid_f + ask_f) / 2.0
+                spread = (spread_t * tick_k) / tick_scale
+                top_i[TI_SPREAD, nt] = spread_t
+                top_f[TF_MID, nt] = mid
+                top_f[TF_SPREAD, nt] = spread
+                top_f[TF_BPS, nt] = spread / mid * 10_000.0
+                for d in range(2 * k):
+                    top_f[TF_DEPTH + d, nt] = (row[T_DEPTH + d] * lot_k) / lot_scale
+            else:
+                top_i[TI_SPREAD, nt] = 0
+                top_f[TF_MID, nt] = np.nan
+                top_f[TF_SPREAD, nt] = np.nan
+                top_f[TF_BPS, nt] = np.nan
+                for d in range(2 * k):
+                    top_f[TF_DEPTH + d, nt] = np.nan
+            if ab >= 0:
+                present |= P_AMMB
+                top_f[TF_AMMB, nt] = (row[T_AMMB] * tick_k) / tick_scale
+            else:
+                top_f[TF_AMMB, nt] = np.nan
+            top_f[TF_AMMBQ, nt] = (row[T_AMMBQ] * lot_k) / lot_scale
+            if aa >= 0:
+                present |= P_AMMA
+                top_f[TF_AMMA, nt] = (row[T_AMMA] * tick_k) / tick_scale
+            else:
+                top_f[TF_AMMA, nt] = np.nan
+            top_f[TF_AMMAQ, nt] = (row[T_AMMAQ] * lot_k) / lot_scale
+            top_b[TB_PRESENT, nt] = present
             nt += 1
         i += 1
     return i, nt, nq, na, nf
@@ -681,3 +770,97 @@ def first_rows(keys: np.ndarray, base: int, size: int) -> np.ndarray:
         if 0 <= j < size and out[j] < 0:
             out[j] = r
     return out
+
+
+@njit(cache=True, inline="always")
+def _count(value: float, step: float) -> tuple[int, bool]:
+    """``value`` as a multiple of ``step`` and whether it is off the grid.
+
+    The arithmetic of :func:`surveillance.book.engine.to_counts`, one value at a time:
+    NaN gives 0 (not off-grid); a value beyond the int64 range gives ``NA``, as
+    NumPy's cast does.
+    """
+    ratio = value / step
+    if np.isnan(ratio):
+        return 0, False
+    rounded = np.rint(ratio)
+    off = abs(ratio - rounded) > 1e-6 + 1e-12 * abs(ratio)
+    if not (-(2.0**63) <= rounded < 2.0**63):
+        return NA, off
+    return int(rounded), off
+
+
+@njit(cache=True)
+def prepare(
+    price: np.ndarray,
+    fill_price: np.ndarray,
+    qty: np.ndarray,
+    leaves: np.ndarray,
+    fill_qty: np.ndarray,
+    is_market: np.ndarray,
+    tif_rests: np.ndarray,
+    tick_size: float,
+    lot_size: float,
+    ticks: np.ndarray,
+    dense: bool,
+    e_tick: np.ndarray,
+    e_fill_tick: np.ndarray,
+    e_qty: np.ndarray,
+    e_leaves: np.ndarray,
+    e_fill_qty: np.ndarray,
+    e_flags: np.ndarray,
+    e_level: np.ndarray,
+) -> tuple[int, int]:
+    """One pass over a chunk's prices and quantities: ticks, lots, flags and levels.
+
+    Prices become ticks (``NA`` when null), quantities lots (0 when null); a priced
+    non-MARKET order with GTC/POST_ONLY may rest (``FLAG_RESTS``), a MARKET order is
+    marketable (``FLAG_MARKET``); a priced non-MARKET row's level is its tick's index
+    in ``ticks`` (its offset from the first when ``dense``), others get -1.
+
+    Returns ``(off_grid_rows, rows_without_level)``: rows holding a value off the
+    grid (their findings are made apart), and priced rows whose tick is not a level
+    (an error of the caller's level table).
+    """
+    n = price.shape[0]
+    n_levels = ticks.shape[0]
+    first = ticks[0] if n_levels else 0
+    n_off = 0
+    missing = 0
+    for r in range(n):
+        p = price[r]
+        has_price = not np.isnan(p)
+        t, off_p = _count(p, tick_size)
+        e_tick[r] = t if has_price else NA
+        ft, off_fp = _count(fill_price[r], tick_size)
+        e_fill_tick[r] = NA if np.isnan(fill_price[r]) else ft
+        q, off_q = _count(qty[r], lot_size)
+        lv, off_l = _count(leaves[r], lot_size)
+        fq, off_fq = _count(fill_qty[r], lot_size)
+        e_qty[r] = q
+        e_leaves[r] = lv
+        e_fill_qty[r] = fq
+        if off_p or off_fp or off_q or off_l or off_fq:
+            n_off += 1
+        market = is_market[r]
+        limit_priced = has_price and not market
+        flags = 0
+        if limit_priced and tif_rests[r]:
+            flags |= FLAG_RESTS
+        if market:
+            flags |= FLAG_MARKET
+        e_flags[r] = flags
+        level = -1
+        if limit_priced:
+            if dense:
+                level = t - first
+                if level < 0 or level >= n_levels:
+                    missing += 1
+                    level = -1
+            else:
+                level = int(np.searchsorted(ticks, t))
+                if level >= n_levels or ticks[level] != t:
+                    missing += 1
+                    level = -1
+        e_level[r] = level
+    return n_off, missing

@@ -10,12 +10,16 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 from conftest import BookedDay
 
 from surveillance import storage
 from surveillance.book import build_book
-from surveillance.book.schema import findings_schema, queue_schema, top_schema
+from surveillance.book.build import replay_partition
+from surveillance.book.engine import ReplayParams, replay_table
+from surveillance.book.output import book_writer
+from surveillance.book.schema import depth_column, findings_schema, queue_schema, top_schema
 from surveillance.config import load_config, parse_config
 from surveillance.contract import Labels, Orders
 from surveillance.errors import ConfigError, InputError
@@ -206,3 +210,50 @@ def test_a_partition_without_order_key_builds_the_same_outputs(
         hashed = storage.read_table(settings.lake.book(kind, booked_day.day, "ETH-USD"))
         assert hashed.num_rows > 0 or kind == "findings"
         assert hashed.equals(keyed), kind
+
+
+def test_top_depth_columns_are_written_uncompressed_and_the_rest_lz4(
+    booked_day: BookedDay,
+) -> None:
+    lake = booked_day.settings.lake
+    symbol = booked_day.result.symbols[0]
+    folder = Path(lake.book("top", booked_day.day, symbol))
+    metadata = pq.ParquetFile(folder / storage.PART_FILE).metadata
+    codecs = {
+        metadata.row_group(0).column(i).path_in_schema: metadata.row_group(0).column(i).compression
+        for i in range(metadata.num_columns)
+    }
+    depth = {name for name in codecs if "_depth_" in name}
+    assert depth == {
+        depth_column(side, bps) for bps in (10, 25, 50, 100) for side in ("bid", "ask")
+    }
+    assert {codecs[name] for name in depth} == {"UNCOMPRESSED"}
+    assert {codecs[name] for name in codecs if name not in depth} == {"LZ4"}
+
+
+def test_writer_sinks_that_reuse_the_top_buffers_write_the_rows_replay_table_keeps(
+    booked_day: BookedDay, tmp_path: Path
+) -> None:
+    """With ``sink_consumes`` the loop overwrites the buffers a written batch wrapped;
+    small buffers (many flushes) must still give the rows kept without a sink."""
+    lake = booked_day.settings.lake
+    uri = lake.curated(Orders.name, booked_day.day, "BTC-USD")
+    params = ReplayParams("BTC-USD", 0.01, 0.0001, frozenset(), (10, 25), buffer_rows=100)
+    orders = storage.read_table(uri)
+    kept = replay_table(orders, params, chunk_rows=1_000)
+    paths = {kind: str(tmp_path / f"{kind}.parquet") for kind in ("top", "queue")}
+    with (
+        book_writer(paths["top"], top_schema(params.depth_bps)) as top_writer,
+        book_writer(paths["queue"], queue_schema()) as queue_writer,
+    ):
+        streamed, _ = replay_partition(
+            uri,
+            params,
+            chunk_rows=1_000,
+            top_sink=top_writer.write_batch,
+            queue_sink=queue_writer.write_batch,
+            sink_consumes=True,
+        )
+    assert streamed.top_rows == kept.top.num_rows > 100 and kept.queue.num_rows > 0
+    assert pq.read_table(paths["top"]).equals(kept.top)
+    assert pq.read_table(paths["queue"]).equals(kept.queue)
