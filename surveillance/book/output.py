@@ -8,11 +8,6 @@ CPU of these settings and ``queue`` 2.6 times, and reading them back 1.7 and 2 t
 Here:
 
 - LZ4 instead of zstd: files a quarter (``top``) and a tenth (``queue``) larger;
-- no compression at all for the depth columns of ``top`` (``bid_depth_<d>bps``...): their
-  quantities change with almost every row and LZ4 shrinks them only threefold, at a
-  quarter of the cost of writing ``top`` (two million events: 422 -> 307 ms of CPU; the
-  file grows from 47 to 106 MB). The columns that repeat (prices, counts, AMM sizes)
-  compress 6 to 35 times for almost nothing and stay LZ4;
 - dictionary encoding only for the few-valued string columns (``symbol``, ``side``,
   accounts): elsewhere hashing every value buys little;
 - integer and timestamp columns delta-encoded (``seq`` and ``event_time``
@@ -43,8 +38,6 @@ DICTIONARY_COLUMNS: tuple[str, ...] = ("symbol", "side", "account_id", "ahead_ac
 WRITE_BATCH_ROWS = 65_536
 #: Columns whose min/max statistics are written (the join and pruning keys).
 STATISTICS_COLUMNS: tuple[str, ...] = ("seq", "event_time")
-#: Name prefixes of the columns written uncompressed: ``top``'s depth columns.
-UNCOMPRESSED_PREFIXES: tuple[str, ...] = ("bid_depth_", "ask_depth_")
 
 
 def parquet_options(schema: pa.Schema) -> dict[str, Any]:
@@ -54,14 +47,8 @@ def parquet_options(schema: pa.Schema) -> dict[str, Any]:
         for f in schema
         if pa.types.is_integer(f.type) or pa.types.is_timestamp(f.type)
     }
-    compression: str | dict[str, str] = "lz4"
-    if any(f.name.startswith(UNCOMPRESSED_PREFIXES) for f in schema):
-        # by flat column name (no nested column here: a list's leaf has another path)
-        compression = {
-            f.name: "none" if f.name.startswith(UNCOMPRESSED_PREFIXES) else "lz4" for f in schema
-        }
     return {
-        "compression": compression,
+        "compression": "lz4",
         "use_dictionary": [c for c in DICTIONARY_COLUMNS if c in schema.names],
         "column_encoding": delta,
         "write_statistics": [c for c in STATISTICS_COLUMNS if c in schema.names],

@@ -19,7 +19,7 @@ from surveillance.book import build_book
 from surveillance.book.build import replay_partition
 from surveillance.book.engine import ReplayParams, replay_table
 from surveillance.book.output import book_writer
-from surveillance.book.schema import depth_column, findings_schema, queue_schema, top_schema
+from surveillance.book.schema import findings_schema, queue_schema, top_schema
 from surveillance.config import load_config, parse_config
 from surveillance.contract import Labels, Orders
 from surveillance.errors import ConfigError, InputError
@@ -210,25 +210,6 @@ def test_a_partition_without_order_key_builds_the_same_outputs(
         hashed = storage.read_table(settings.lake.book(kind, booked_day.day, "ETH-USD"))
         assert hashed.num_rows > 0 or kind == "findings"
         assert hashed.equals(keyed), kind
-
-
-def test_top_depth_columns_are_written_uncompressed_and_the_rest_lz4(
-    booked_day: BookedDay,
-) -> None:
-    lake = booked_day.settings.lake
-    symbol = booked_day.result.symbols[0]
-    folder = Path(lake.book("top", booked_day.day, symbol))
-    metadata = pq.ParquetFile(folder / storage.PART_FILE).metadata
-    codecs = {
-        metadata.row_group(0).column(i).path_in_schema: metadata.row_group(0).column(i).compression
-        for i in range(metadata.num_columns)
-    }
-    depth = {name for name in codecs if "_depth_" in name}
-    assert depth == {
-        depth_column(side, bps) for bps in (10, 25, 50, 100) for side in ("bid", "ask")
-    }
-    assert {codecs[name] for name in depth} == {"UNCOMPRESSED"}
-    assert {codecs[name] for name in codecs if name not in depth} == {"LZ4"}
 
 
 def test_writer_sinks_that_reuse_the_top_buffers_write_the_rows_replay_table_keeps(
