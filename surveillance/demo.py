@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+from models.anomaly.demo import TRAINING_DAYS as ANOMALY_TRAINING_DAYS
 from models.anomaly.demo import explain_step as anomaly_explain_step
 from models.anomaly.demo import train_step as anomaly_train_step
 from surveillance import settings as settings_module
@@ -32,7 +33,10 @@ STEPS: list[tuple[str, Step]] = [
     ("simulate: a venue day with injected misconduct, and its labels", simulate_step),
     ("ingest: the data-quality gate, quarantine and curated lake", ingest_step),
     ("book: the order book replayed; spread, AMM presence, reconciliation", book_step),
-    ("anomaly models: trained on seven clean simulated days", anomaly_train_step),
+    (
+        f"anomaly models: trained on {ANOMALY_TRAINING_DAYS} clean simulated days",
+        anomaly_train_step,
+    ),
     ("detect: features and rule detectors; alerts by typology and evaluation", detect_step),
     ("anomaly alerts: what the models found, and why", anomaly_explain_step),
     ("cases: the day's alerts become cases", cases_step),

@@ -33,11 +33,14 @@ class AnomalyConfig(SectionModel):
         "`iforest` (isolation forest).",
     )
     training_days: int = Field(
-        7,
+        14,
         ge=1,
         le=366,
         description="Length of the trailing training window, in days, that the weekly "
-        "retraining uses (`mmsurv models train` takes explicit --from/--to).",
+        "retraining uses (`mmsurv models train` takes explicit --from/--to). The day "
+        "calibration learns each statistic's day-to-day spread from these days: 14 days "
+        "of 2 symbols give 26 degrees of freedom and a threshold near 3.4 (7 days: 12 and "
+        "3.9).",
     )
     bucket_s: int = Field(
         300,

@@ -1,9 +1,9 @@
 """The ``make demo`` steps of the anomaly models: train before detect, explain after.
 
-``train_step`` simulates seven clean days before the demo day (same venue size, other
-seeds): the packaged training window, so that the calibration estimates the day-to-day
-spread from as many days as in production (from three, its Student-t threshold is too
-wide for any alert). It ingests them and builds their books through the same stage
+``train_step`` simulates clean days before the demo day (same venue size, other
+seeds), as many as the packaged training window (``[anomaly] training_days``, 14), so
+that the calibration estimates the day-to-day spread from as many days as in
+production (from three, its Student-t threshold is too wide for any alert). It ingests them and builds their books through the same stage
 functions as the CLI, and trains every model on them with :func:`train_models`. Detect then
 scores the demo day with the registered models, beside the rules, and
 ``explain_step`` prints the anomaly alerts with their explanations.
@@ -14,11 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import textwrap
 
+from models.anomaly.config import AnomalyConfig
 from models.anomaly.train import train_models
 from surveillance.settings import Settings
 
-#: Clean days simulated before the demo day to train on.
-TRAINING_DAYS = 7
+#: Clean days simulated before the demo day to train on: the packaged window.
+TRAINING_DAYS = AnomalyConfig().training_days
 
 
 def train_step(settings: Settings, day: dt.date) -> None:

@@ -16,7 +16,9 @@ left out of both groups.
 
 Seeds: ``--seed`` sets the base. Bases below 10000 (1000, 9000, 9500, 9700) were
 used while tuning the models and their calibration; bases from 10000 up are kept for
-held-out figures (10000 and 11000 have each been run once, see ``docs/anomaly.md``). ``--keep`` reuses the days a previous run prepared in ``--out``.
+held-out figures (10000, 11000 and 12000 have each been run once, see
+``docs/anomaly.md``; 12000 with ``--train-days 14``). ``--keep`` reuses the days a
+previous run prepared in ``--out``.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ def _context(tmp_path: Path, **params: str) -> dict[str, object]:
 def test_the_window_is_the_configured_trailing_days_before_the_run(tmp_path: Path) -> None:
     first, last = airflow_support.training_window(_context(tmp_path))
     assert last == dt.date(2026, 3, 7)
-    assert (last - first).days + 1 == 7
+    assert (last - first).days + 1 == 14
 
 
 def test_explicit_params_choose_the_window(tmp_path: Path) -> None:
