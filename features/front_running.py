@@ -278,9 +278,12 @@ def ahead_and_reversal(
     signed = flow["signed"].to_numpy(dtype=float)
     taker = flow["taker"].to_numpy(dtype=bool)
     taker_signed = np.where(taker, signed, 0.0)
-    took_bought = window_sum(t, np.clip(taker_signed, 0.0, None), times - pre_ns, times)
-    took_sold = window_sum(t, np.clip(-taker_signed, 0.0, None), times - pre_ns, times)
-    ahead = np.where(signs > 0, took_bought, took_sold)
+    taker_bought, taker_sold = np.clip(taker_signed, 0.0, None), np.clip(-taker_signed, 0.0, None)
+    ahead = np.where(
+        signs > 0,
+        window_sum(t, taker_bought, times - pre_ns, times),
+        window_sum(t, taker_sold, times - pre_ns, times),
+    )
     # A reversal is a deliberate act: a taker trade, or a fill of an order entered just
     # before it; fills of the account's standing quotes are ordinary market making.
     deliberate = taker | (flow["order_age"].to_numpy() <= fresh_ns)
@@ -288,13 +291,11 @@ def ahead_and_reversal(
     bought = window_sum(t, np.clip(back, 0.0, None), times, times + post_ns, closed="right")
     sold = window_sum(t, np.clip(-back, 0.0, None), times, times + post_ns, closed="right")
     after = np.where(signs > 0, sold, bought)
-    took_bought_after = window_sum(
-        t, np.clip(taker_signed, 0.0, None), times, times + post_ns, closed="right"
+    taken_back = np.where(
+        signs > 0,
+        window_sum(t, taker_sold, times, times + post_ns, closed="right"),
+        window_sum(t, taker_bought, times, times + post_ns, closed="right"),
     )
-    took_sold_after = window_sum(
-        t, np.clip(-taker_signed, 0.0, None), times, times + post_ns, closed="right"
-    )
-    taken_back = np.where(signs > 0, took_sold_after, took_bought_after)
     if exclude_orders is not None and len(times):
         own = flow[flow["counterparty_order"].isin(set(exclude_orders)) & deliberate]
         if len(own):
