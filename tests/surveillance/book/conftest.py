@@ -13,22 +13,11 @@ if _HERE not in sys.path:
 
 
 import datetime as dt  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
+from booked import BookedDay  # noqa: E402
 
 BOOK_DAY = dt.date(2026, 3, 2)
-
-
-@dataclass(frozen=True)
-class BookedDay:
-    """A simulated day, ingested into a lake, with its book built."""
-
-    settings: Any
-    day: dt.date
-    truth: Path
-    result: Any
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from conftest import BookedDay
+from booked import BookedDay
 
 from surveillance import storage
 from surveillance.book import build_book
