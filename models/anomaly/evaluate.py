@@ -252,7 +252,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=9000)
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--symbols", type=int, default=2)
-    parser.add_argument("--train-days", type=int, default=5)
+    parser.add_argument(
+        "--train-days",
+        type=int,
+        default=AnomalyConfig().training_days,
+        help="clean training days (default: the packaged window, [anomaly] training_days)",
+    )
     parser.add_argument("--clean-days", type=int, default=6)
     parser.add_argument("--per-scenario", type=int, default=3)
     parser.add_argument("--intensity", type=float, default=1.0)
