@@ -21,23 +21,28 @@ from typing import Any
 
 from benchmarks.detect_tune import DAY, EVENTS, DaySpec, pool_days, prepare
 
-#: Held-out days by group: full intensity, reduced intensity, clean.
-#: Each round of seeds was added after the earlier ones had been run (33-44 after 21-32,
-#: 45-56 after 21-44, 57-68 after 45-48's misses had been looked at), so that detectors
-#: changed after a run are also judged on days nobody had seen.
+#: Seed of the first day of each round of twelve held-out days. Each round was added
+#: after the earlier ones had been run (33-44 after 21-32, 45-56 after 21-44, 57-68 after
+#: 45-48's misses had been looked at), so that detectors changed after a run are also
+#: judged on days nobody had seen.
+ROUNDS: tuple[int, ...] = (21, 33, 45, 57)
+
+
+def held_out_round(first: int) -> dict[str, tuple[DaySpec, ...]]:
+    """A round's three groups of four days: full intensity, intensity 0.3, clean."""
+    full, reduced, clean = (range(first + 4 * k, first + 4 * k + 4) for k in range(3))
+    return {
+        f"full intensity (seeds {full[0]}-{full[-1]})": tuple(DaySpec(s) for s in full),
+        f"intensity 0.3 (seeds {reduced[0]}-{reduced[-1]})": tuple(
+            DaySpec(s, intensity=0.3) for s in reduced
+        ),
+        f"clean (seeds {clean[0]}-{clean[-1]})": tuple(DaySpec(s, clean=True) for s in clean),
+    }
+
+
+#: Held-out days by group, round after round.
 GROUPS: dict[str, tuple[DaySpec, ...]] = {
-    "full intensity (seeds 21-24)": tuple(DaySpec(s) for s in (21, 22, 23, 24)),
-    "intensity 0.3 (seeds 25-28)": tuple(DaySpec(s, intensity=0.3) for s in (25, 26, 27, 28)),
-    "clean (seeds 29-32)": tuple(DaySpec(s, clean=True) for s in (29, 30, 31, 32)),
-    "full intensity (seeds 33-36)": tuple(DaySpec(s) for s in (33, 34, 35, 36)),
-    "intensity 0.3 (seeds 37-40)": tuple(DaySpec(s, intensity=0.3) for s in (37, 38, 39, 40)),
-    "clean (seeds 41-44)": tuple(DaySpec(s, clean=True) for s in (41, 42, 43, 44)),
-    "full intensity (seeds 45-48)": tuple(DaySpec(s) for s in (45, 46, 47, 48)),
-    "intensity 0.3 (seeds 49-52)": tuple(DaySpec(s, intensity=0.3) for s in (49, 50, 51, 52)),
-    "clean (seeds 53-56)": tuple(DaySpec(s, clean=True) for s in (53, 54, 55, 56)),
-    "full intensity (seeds 57-60)": tuple(DaySpec(s) for s in (57, 58, 59, 60)),
-    "intensity 0.3 (seeds 61-64)": tuple(DaySpec(s, intensity=0.3) for s in (61, 62, 63, 64)),
-    "clean (seeds 65-68)": tuple(DaySpec(s, clean=True) for s in (65, 66, 67, 68)),
+    name: days for first in ROUNDS for name, days in held_out_round(first).items()
 }
 
 
