@@ -3,10 +3,11 @@
 ``train_step`` simulates clean days before the demo day (same venue size, other
 seeds), as many as the packaged training window (``[anomaly] training_days``, 14), so
 that the calibration estimates the day-to-day spread from as many days as in
-production (from three, its Student-t threshold is too wide for any alert). It ingests them and builds their books through the same stage
-functions as the CLI, and trains every model on them with :func:`train_models`. Detect then
-scores the demo day with the registered models, beside the rules, and
-``explain_step`` prints the anomaly alerts with their explanations.
+production (from three, its Student-t threshold is too wide for any alert). It
+ingests them and builds their books through the same stage functions as the CLI, and
+trains every model on them with :func:`train_models`. Detect then scores the demo day
+with the registered models, beside the rules, and ``explain_step`` prints the anomaly
+alerts with their explanations.
 """
 
 from __future__ import annotations
