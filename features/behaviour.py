@@ -29,11 +29,11 @@ import pandas as pd
 from features.book import own_quotes, top_frame
 from features.data import NS, SymbolDay
 from features.front_running import (
-    IMMEDIATE_TIF,
     amm_net_flow,
     client_large_orders,
     flow_buckets,
     lead_statistic,
+    sent_to_take,
 )
 from features.windows import window_sum
 from surveillance.contract import EventType, Role
@@ -513,12 +513,7 @@ def _entity_features(
     align = sign * (np.tanh(future / market.flow_scale) - np.tanh(past / market.flow_scale)) / 2
     out["flow_lead"] = _weighted(tb[taker], align[taker], qty[taker], n)
     # Ahead of large parents and back after them, against placebo times.
-    summary_by_id = data.order_summary.set_index("order_id")
-    own = flow["own_order"]
-    immediate = taker & (
-        own.map(summary_by_id["tif"]).isin(IMMEDIATE_TIF).to_numpy()
-        | (own.map(summary_by_id["order_type"]).to_numpy(dtype=object) == "MARKET")
-    )
+    immediate = taker & sent_to_take(data, flow["own_order"])
     z = parent_lead_z(
         t[immediate],
         signed[immediate],

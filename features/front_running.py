@@ -510,12 +510,16 @@ def decision_flow(data: SymbolDay, account: str) -> pd.DataFrame:
     flow = amm_net_flow(data, [account])
     if flow.empty:
         return flow
-    s = data.order_summary.set_index("order_id")
-    own = flow["own_order"]
-    immediate = own.map(s["tif"]).isin(IMMEDIATE_TIF).to_numpy() | (
-        own.map(s["order_type"]).to_numpy(dtype=object) == "MARKET"
-    )
+    immediate = sent_to_take(data, flow["own_order"])
     return flow.assign(taker=flow["taker"].to_numpy(dtype=bool) & immediate)
+
+
+def sent_to_take(data: SymbolDay, order_ids: pd.Series) -> np.ndarray:
+    """Whether each order was sent to take liquidity now: IOC, FOK or market."""
+    s = data.order_summary.set_index("order_id")
+    return order_ids.map(s["tif"]).isin(IMMEDIATE_TIF).to_numpy() | (
+        order_ids.map(s["order_type"]).to_numpy(dtype=object) == "MARKET"
+    )
 
 
 def round_trip_lead(
